@@ -1,0 +1,852 @@
+//! Many connections keyed by 4-tuple, the listeners that spawn them, and TIME-WAIT entries.
+//!
+//! An [`Endpoint`] routes each arriving segment to its [`Connection`], else to a TIME-WAIT
+//! entry, else to a listener on the local address, else answers as RFC 9293's CLOSED state
+//! does (a RST, never a RST to a RST). Like a connection it is sans-IO: poll
+//! [`poll_transmit`](Endpoint::poll_transmit) until `None`, then
+//! [`poll_event`](Endpoint::poll_event) until `None`, then
+//! [`poll_timeout`](Endpoint::poll_timeout), after every input or call.
+//!
+//! Tables are hashed with keyed SipHash so that peers who choose their ports cannot flood one
+//! bucket; timers live in a heap with lazy deletion, so a restarted timer costs nothing until its
+//! old deadline comes.
+//!
+//! A connection whose application has [released](Endpoint::release) it lives on until CLOSED;
+//! when it reaches TIME-WAIT it is replaced by a compact [`TimeWait`] entry.
+
+use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+use core::net::SocketAddr;
+
+use hashbrown::HashMap;
+
+use crate::connection::{Arrival, CallError, Connection, Disposition, Event, reset_for};
+use crate::isn::{IsnGenerator, KeyedState};
+use crate::policy::Policy;
+use crate::segment::{PayloadRange, Segment, Transmit};
+use crate::state::State;
+use crate::time::Instant;
+use crate::timewait::{TimeWait, TimeWaitVerdict};
+
+/// Most answers (RSTs, TIME-WAIT ACKs) queued before new ones are dropped, as a full device
+/// queue would drop them.
+const MAX_REPLIES: usize = 1024;
+
+/// A connection's addresses, from this endpoint's point of view.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct FourTuple {
+    /// Our address and port.
+    pub local: SocketAddr,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+}
+
+/// A handle to a connection of an [`Endpoint`]; stale handles are refused, never confused
+/// with a later connection in the same slot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+/// What went wrong with an endpoint call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The 4-tuple or listening address is taken (`EADDRINUSE`).
+    AddrInUse,
+    /// The handle names no live connection (`EBADF`).
+    NoSuchConnection,
+    /// No listener on that address.
+    NotListening,
+    /// The connection refused the call.
+    Call(CallError),
+}
+
+impl From<CallError> for EndpointError {
+    fn from(e: CallError) -> Self {
+        EndpointError::Call(e)
+    }
+}
+
+impl core::fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EndpointError::AddrInUse => f.write_str("address in use"),
+            EndpointError::NoSuchConnection => f.write_str("no such connection"),
+            EndpointError::NotListening => f.write_str("no listener on that address"),
+            EndpointError::Call(e) => core::fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for EndpointError {}
+
+/// Where an arriving segment went (returned by [`Endpoint::handle_segment`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[must_use = "delivered data must be appended to the connection's receive buffer"]
+pub struct Routed<'a> {
+    /// The connection that took it, if any.
+    pub conn: Option<ConnId>,
+    /// New in-order octets for that connection's receive buffer.
+    pub data: &'a [u8],
+    /// What was done with the segment.
+    pub disposition: Disposition,
+}
+
+/// A segment to send, with its addresses.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[must_use = "a polled segment must be sent (or deliberately dropped)"]
+pub struct Outgoing {
+    /// Source (`local`) and destination (`remote`).
+    pub tuple: FourTuple,
+    /// The connection whose send buffer holds the payload, if it has one.
+    pub conn: Option<ConnId>,
+    /// The segment.
+    pub transmit: Transmit,
+}
+
+/// A listening address: its half-open (SYN-RECEIVED) children and its accept queue.
+#[derive(Clone, Debug, Default)]
+struct Listener {
+    backlog: u32,
+    /// Children in SYN-RECEIVED.
+    syn_queue: u32,
+    /// Established children not yet accepted.
+    accept_queue: VecDeque<ConnId>,
+}
+
+impl Listener {
+    /// Linux's `sk_acceptq_is_full`: full once the queue holds more than the backlog.
+    fn accept_queue_full(&self) -> bool {
+        self.accept_queue.len() > self.backlog as usize
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    tuple: FourTuple,
+    conn: Connection,
+    generation: u32,
+    /// The listening address that spawned it, until it is accepted.
+    parent: Option<SocketAddr>,
+    in_syn_queue: bool,
+    /// In the ready queue.
+    queued: bool,
+    /// The application let go of it.
+    released: bool,
+    /// The deadline its live heap entry stands for.
+    armed: Instant,
+}
+
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a slab whose slots are mostly used; boxing would allocate per connection"
+)]
+enum Slot {
+    Used(Entry),
+    Free { generation: u32, next: Option<u32> },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+enum TimerKey {
+    Conn(ConnId),
+    TimeWait(FourTuple),
+}
+
+/// Connections, listeners and TIME-WAIT entries of one host. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    policy: Policy,
+    isn: IsnGenerator,
+    slots: Vec<Slot>,
+    free: Option<u32>,
+    live: usize,
+    by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    listeners: HashMap<SocketAddr, Listener, KeyedState>,
+    time_wait: HashMap<FourTuple, TimeWait, KeyedState>,
+    ready: VecDeque<ConnId>,
+    timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
+    replies: VecDeque<(FourTuple, Segment<'static>)>,
+    events: VecDeque<(ConnId, Event)>,
+}
+
+impl Endpoint {
+    /// An endpoint with `policy`, whose ISNs and table hashes are keyed with `secret` (draw it
+    /// from a good random source once per boot).
+    #[must_use]
+    pub fn new(policy: Policy, secret: [u64; 4]) -> Endpoint {
+        let hash = KeyedState::new([secret[2], secret[3]]);
+        Endpoint {
+            policy,
+            isn: IsnGenerator::new([secret[0], secret[1]]),
+            slots: Vec::new(),
+            free: None,
+            live: 0,
+            by_tuple: HashMap::with_hasher(hash),
+            listeners: HashMap::with_hasher(hash),
+            time_wait: HashMap::with_hasher(hash),
+            ready: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            replies: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Live connections (not counting TIME-WAIT entries).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether there are no live connections.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// TIME-WAIT entries.
+    #[must_use]
+    pub fn time_wait_len(&self) -> usize {
+        self.time_wait.len()
+    }
+
+    /// The TIME-WAIT entry of a 4-tuple, if any.
+    #[must_use]
+    pub fn time_wait_entry(&self, tuple: &FourTuple) -> Option<&TimeWait> {
+        self.time_wait.get(tuple)
+    }
+
+    /// A connection, by handle.
+    #[must_use]
+    pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.entry(id).map(|e| &e.conn)
+    }
+
+    /// A connection's 4-tuple.
+    #[must_use]
+    pub fn tuple(&self, id: ConnId) -> Option<FourTuple> {
+        self.entry(id).map(|e| e.tuple)
+    }
+
+    /// The connection on a 4-tuple, if any.
+    #[must_use]
+    pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
+        self.by_tuple.get(tuple).copied()
+    }
+
+    fn entry(&self, id: ConnId) -> Option<&Entry> {
+        match self.slots.get(id.index as usize)? {
+            Slot::Used(e) if e.generation == id.generation => Some(e),
+            _ => None,
+        }
+    }
+
+    fn entry_mut(&mut self, id: ConnId) -> Option<&mut Entry> {
+        match self.slots.get_mut(id.index as usize)? {
+            Slot::Used(e) if e.generation == id.generation => Some(e),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, tuple: FourTuple, conn: Connection, parent: Option<SocketAddr>) -> ConnId {
+        let entry = |generation| Entry {
+            tuple,
+            conn,
+            generation,
+            parent,
+            in_syn_queue: false,
+            queued: false,
+            released: false,
+            armed: Instant::NEVER,
+        };
+        let id = if let Some(index) = self.free {
+            let slot = &mut self.slots[index as usize];
+            let (generation, next) = match *slot {
+                Slot::Free { generation, next } => (generation, next),
+                Slot::Used(_) => unreachable!("the free list holds free slots only"),
+            };
+            self.free = next;
+            *slot = Slot::Used(entry(generation));
+            ConnId { index, generation }
+        } else {
+            let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 connections");
+            self.slots.push(Slot::Used(entry(0)));
+            ConnId {
+                index,
+                generation: 0,
+            }
+        };
+        self.by_tuple.insert(tuple, id);
+        self.live += 1;
+        id
+    }
+
+    fn remove(&mut self, id: ConnId) -> Option<Entry> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        let generation = match slot {
+            Slot::Used(e) if e.generation == id.generation => e.generation.wrapping_add(1),
+            _ => return None,
+        };
+        let old = core::mem::replace(
+            slot,
+            Slot::Free {
+                generation,
+                next: self.free,
+            },
+        );
+        self.free = Some(id.index);
+        self.live -= 1;
+        let Slot::Used(entry) = old else {
+            return None;
+        };
+        if self.by_tuple.get(&entry.tuple) == Some(&id) {
+            self.by_tuple.remove(&entry.tuple);
+        }
+        if entry.in_syn_queue {
+            if let Some(l) = entry.parent.and_then(|p| self.listeners.get_mut(&p)) {
+                l.syn_queue = l.syn_queue.saturating_sub(1);
+            }
+        }
+        Some(entry)
+    }
+
+    // ----- application calls -------------------------------------------------------------------
+
+    /// Listens on `local` with an accept queue of `backlog` (capped at [`Policy::somaxconn`]).
+    ///
+    /// # Errors
+    /// [`EndpointError::AddrInUse`] if something already listens there.
+    pub fn listen(&mut self, local: SocketAddr, backlog: u32) -> Result<(), EndpointError> {
+        if self.listeners.contains_key(&local) {
+            return Err(EndpointError::AddrInUse);
+        }
+        let backlog = backlog.min(self.policy.somaxconn);
+        self.listeners.insert(
+            local,
+            Listener {
+                backlog,
+                ..Listener::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops listening on `local`. As Linux, every connection still waiting in the accept queue
+    /// is reset, and half-open ones are dropped silently.
+    ///
+    /// # Errors
+    /// [`EndpointError::NotListening`].
+    pub fn unlisten(&mut self, local: SocketAddr) -> Result<(), EndpointError> {
+        let listener = self
+            .listeners
+            .remove(&local)
+            .ok_or(EndpointError::NotListening)?;
+        let policy = self.policy;
+        for id in listener.accept_queue {
+            if let Some(e) = self.entry_mut(id) {
+                // Cannot fail: the connection exists; a CLOSED one just stays CLOSED.
+                let _ = e.conn.abort(&policy);
+                e.released = true;
+                e.parent = None;
+                self.service(id);
+            }
+        }
+        let children: Vec<ConnId> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Slot::Used(e) if e.parent == Some(local) => Some(ConnId {
+                    index: i as u32,
+                    generation: e.generation,
+                }),
+                _ => None,
+            })
+            .collect();
+        for id in children {
+            self.remove(id);
+        }
+        Ok(())
+    }
+
+    /// The next established connection from `local`'s accept queue.
+    pub fn accept(&mut self, local: SocketAddr) -> Option<ConnId> {
+        loop {
+            let id = self.listeners.get_mut(&local)?.accept_queue.pop_front()?;
+            if let Some(e) = self.entry_mut(id) {
+                e.parent = None;
+                return Some(id);
+            }
+        }
+    }
+
+    /// Opens a connection from `local` to `remote`; its SYN is the next segment polled.
+    ///
+    /// # Errors
+    /// [`EndpointError::AddrInUse`] if the 4-tuple has a connection or a TIME-WAIT entry.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<ConnId, EndpointError> {
+        let tuple = FourTuple { local, remote };
+        if self.by_tuple.contains_key(&tuple) || self.time_wait.contains_key(&tuple) {
+            return Err(EndpointError::AddrInUse);
+        }
+        let iss = self.isn.isn(now, &local, &remote);
+        let conn = Connection::connect(&self.policy, now, iss);
+        let id = self.insert(tuple, conn, None);
+        self.service(id);
+        Ok(id)
+    }
+
+    /// Runs an application call on a connection and schedules what follows from it.
+    fn call<T>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
+    ) -> Result<T, EndpointError> {
+        let policy = self.policy;
+        let e = self.entry_mut(id).ok_or(EndpointError::NoSuchConnection)?;
+        let r = f(&mut e.conn, &policy)?;
+        self.service(id);
+        Ok(r)
+    }
+
+    /// [`Connection::send`].
+    ///
+    /// # Errors
+    /// As [`Connection::send`], or [`EndpointError::NoSuchConnection`].
+    pub fn send(&mut self, id: ConnId, len: usize) -> Result<usize, EndpointError> {
+        self.call(id, |c, p| c.send(p, len))
+    }
+
+    /// [`Connection::recv`].
+    ///
+    /// # Errors
+    /// As [`Connection::recv`], or [`EndpointError::NoSuchConnection`].
+    pub fn recv(&mut self, id: ConnId, len: usize) -> Result<(), EndpointError> {
+        self.call(id, |c, p| c.recv(p, len))
+    }
+
+    /// [`Connection::take_acked`].
+    ///
+    /// # Errors
+    /// [`EndpointError::NoSuchConnection`].
+    pub fn take_acked(&mut self, id: ConnId) -> Result<u32, EndpointError> {
+        self.call(id, |c, _| Ok(c.take_acked()))
+    }
+
+    /// [`Connection::close`].
+    ///
+    /// # Errors
+    /// As [`Connection::close`], or [`EndpointError::NoSuchConnection`].
+    pub fn close(&mut self, now: Instant, id: ConnId) -> Result<(), EndpointError> {
+        self.call(id, |c, p| c.close(p, now))
+    }
+
+    /// [`Connection::abort`].
+    ///
+    /// # Errors
+    /// As [`Connection::abort`], or [`EndpointError::NoSuchConnection`].
+    pub fn abort(&mut self, id: ConnId) -> Result<(), EndpointError> {
+        self.call(id, |c, p| c.abort(p))
+    }
+
+    /// [`Connection::shutdown_read`].
+    ///
+    /// # Errors
+    /// [`EndpointError::NoSuchConnection`].
+    pub fn shutdown_read(&mut self, id: ConnId) -> Result<(), EndpointError> {
+        self.call(id, |c, _| {
+            c.shutdown_read();
+            Ok(())
+        })
+    }
+
+    /// The application lets go of the handle: the connection is [orphaned](Connection::orphan)
+    /// and lives on until CLOSED (or becomes a TIME-WAIT entry). The handle is then stale.
+    ///
+    /// # Errors
+    /// [`EndpointError::NoSuchConnection`].
+    pub fn release(&mut self, now: Instant, id: ConnId) -> Result<(), EndpointError> {
+        let policy = self.policy;
+        let e = self.entry_mut(id).ok_or(EndpointError::NoSuchConnection)?;
+        e.released = true;
+        e.conn.orphan(&policy, now);
+        // Freed (or turned into TIME-WAIT) by `poll_transmit` once nothing is left to send.
+        self.service(id);
+        Ok(())
+    }
+
+    // ----- arriving segments -------------------------------------------------------------------
+
+    /// A segment arrived for `tuple` (`local` is its destination, `remote` its source).
+    pub fn handle_segment<'a>(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &Segment<'a>,
+    ) -> Routed<'a> {
+        if let Some(&id) = self.by_tuple.get(&tuple)
+            && self.entry(id).is_some()
+        {
+            let routed = self.route_to_connection(now, id, seg);
+            if routed.disposition != Disposition::Reopen {
+                return routed;
+            }
+            // TIME-WAIT reuse: the connection is gone; the SYN goes to the listener.
+            let iss = self
+                .entry(id)
+                .map(|e| e.conn.time_wait_entry(&self.policy).reopen_iss());
+            self.settle(id);
+            return self.route_to_listener(now, tuple, seg, iss);
+        }
+        if let Some(tw) = self.time_wait.get_mut(&tuple) {
+            let verdict = tw.handle_segment(&self.policy, now, seg);
+            let ack = tw.ack_segment();
+            let iss = tw.reopen_iss();
+            let disposition = match verdict {
+                TimeWaitVerdict::Ack | TimeWaitVerdict::AckFin | TimeWaitVerdict::ChallengeAck => {
+                    self.reply(tuple, ack);
+                    match verdict {
+                        TimeWaitVerdict::ChallengeAck => Disposition::ChallengeAck,
+                        TimeWaitVerdict::AckFin => Disposition::Accepted,
+                        _ => Disposition::Unacceptable,
+                    }
+                }
+                TimeWaitVerdict::Drop(d) => d,
+                TimeWaitVerdict::Closed => {
+                    self.time_wait.remove(&tuple);
+                    Disposition::Reset
+                }
+                TimeWaitVerdict::Reopen => {
+                    self.time_wait.remove(&tuple);
+                    return self.route_to_listener(now, tuple, seg, Some(iss));
+                }
+            };
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition,
+            };
+        }
+        self.route_to_listener(now, tuple, seg, None)
+    }
+
+    fn route_to_connection<'a>(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        seg: &Segment<'a>,
+    ) -> Routed<'a> {
+        let policy = self.policy;
+        let Some(e) = self.entry(id) else {
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition: Disposition::NoConnection,
+            };
+        };
+        // Accept queue full: Linux drops the ACK that would complete the handshake, so the
+        // child stays in SYN-RECEIVED and retransmits its SYN+ACK (or resets it, with
+        // tcp_abort_on_overflow).
+        if e.conn.state() == State::SynReceived
+            && seg.flags.ack()
+            && !seg.flags.syn()
+            && !seg.flags.rst()
+            && e.parent.is_some_and(|p| {
+                self.listeners
+                    .get(&p)
+                    .is_some_and(Listener::accept_queue_full)
+            })
+        {
+            if policy.abort_on_overflow {
+                let tuple = e.tuple;
+                self.reply(tuple, reset_for(seg).unwrap_or_default());
+                self.remove(id);
+                return Routed {
+                    conn: None,
+                    data: &[],
+                    disposition: Disposition::Reset,
+                };
+            }
+            return Routed {
+                conn: Some(id),
+                data: &[],
+                disposition: Disposition::Ignored,
+            };
+        }
+        let Some(e) = self.entry_mut(id) else {
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition: Disposition::NoConnection,
+            };
+        };
+        let Arrival { data, disposition } = e.conn.handle_segment(&policy, now, seg);
+        self.service(id);
+        Routed {
+            // A child that went back to LISTEN is gone already.
+            conn: self.entry(id).map(|_| id),
+            data,
+            disposition,
+        }
+    }
+
+    fn route_to_listener<'a>(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &Segment<'a>,
+        iss: Option<crate::SeqNum>,
+    ) -> Routed<'a> {
+        let local = tuple.local;
+        let wildcard = SocketAddr::new(unspecified_like(&local), local.port());
+        let key = if self.listeners.contains_key(&local) {
+            local
+        } else if self.listeners.contains_key(&wildcard) {
+            wildcard
+        } else {
+            return self.closed_port(tuple, seg);
+        };
+        let policy = self.policy;
+        let iss = iss.unwrap_or_else(|| self.isn.isn(now, &tuple.local, &tuple.remote));
+        let mut child = Connection::listen(&policy, iss);
+        let is_syn = seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst();
+        if is_syn {
+            let l = &self.listeners[&key];
+            let limit = l.backlog.max(1).min(policy.max_syn_backlog);
+            if l.syn_queue >= limit || l.accept_queue_full() {
+                // Queue full: drop the SYN; the peer retries (SYN cookies come with the
+                // listener's own module).
+                return Routed {
+                    conn: None,
+                    data: &[],
+                    disposition: Disposition::Ignored,
+                };
+            }
+        }
+        let Arrival { disposition, .. } = child.handle_segment(&policy, now, seg);
+        if child.state() != State::SynReceived {
+            // LISTEN's answer (a RST for an ACK, nothing for a RST) goes out; no state stays.
+            while let Some(t) = child.poll_transmit(&policy, now) {
+                self.reply(tuple, t.segment);
+            }
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition,
+            };
+        }
+        let id = self.insert(tuple, child, Some(key));
+        if let Some(e) = self.entry_mut(id) {
+            e.in_syn_queue = true;
+        }
+        if let Some(l) = self.listeners.get_mut(&key) {
+            l.syn_queue += 1;
+        }
+        self.service(id);
+        Routed {
+            conn: Some(id),
+            data: &[],
+            disposition,
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: no connection, no listener.
+    fn closed_port<'a>(&mut self, tuple: FourTuple, seg: &Segment<'a>) -> Routed<'a> {
+        if let Some(rst) = reset_for(seg) {
+            self.reply(tuple, rst);
+        }
+        Routed {
+            conn: None,
+            data: &[],
+            disposition: Disposition::NoConnection,
+        }
+    }
+
+    fn reply(&mut self, tuple: FourTuple, seg: Segment<'static>) {
+        if self.replies.len() < MAX_REPLIES {
+            self.replies.push_back((tuple, seg));
+        }
+    }
+
+    /// After an input or call: collect what happened and queue the connection for polling.
+    fn service(&mut self, id: ConnId) {
+        self.collect(id);
+        if let Some(e) = self.entry_mut(id)
+            && !e.queued
+        {
+            e.queued = true;
+            self.ready.push_back(id);
+        }
+    }
+
+    /// Collects events, moves children between queues, and schedules the timer.
+    fn collect(&mut self, id: ConnId) {
+        let Some(Slot::Used(e)) = self.slots.get_mut(id.index as usize) else {
+            return;
+        };
+        if e.generation != id.generation {
+            return;
+        }
+        while let Some(event) = e.conn.poll_event() {
+            if event == Event::Established
+                && let Some(parent) = e.parent
+            {
+                if e.in_syn_queue {
+                    e.in_syn_queue = false;
+                    if let Some(l) = self.listeners.get_mut(&parent) {
+                        l.syn_queue = l.syn_queue.saturating_sub(1);
+                        l.accept_queue.push_back(id);
+                    }
+                }
+                continue;
+            }
+            self.events.push_back((id, event));
+        }
+        if let Some(deadline) = e.conn.poll_timeout()
+            && deadline < e.armed
+        {
+            e.armed = deadline;
+            self.timers.push(Reverse((deadline, TimerKey::Conn(id))));
+        }
+        // A child whose handshake failed went back to LISTEN: it was never more than an entry
+        // in the SYN queue.
+        let failed_child = e.parent.is_some() && e.conn.state() == State::Listen;
+        if failed_child {
+            self.remove(id);
+        }
+    }
+
+    /// Once a connection has nothing left to send: free it, or turn it into a TIME-WAIT entry,
+    /// if the application has let go of it.
+    fn settle(&mut self, id: ConnId) {
+        let Some(e) = self.entry(id) else { return };
+        if !e.released {
+            return;
+        }
+        match e.conn.state() {
+            State::Closed => {
+                self.remove(id);
+            }
+            State::TimeWait => {
+                let tw = e.conn.time_wait_entry(&self.policy);
+                let tuple = e.tuple;
+                self.remove(id);
+                if self.time_wait.len() < self.policy.max_time_wait as usize {
+                    self.timers
+                        .push(Reverse((tw.deadline, TimerKey::TimeWait(tuple))));
+                    self.time_wait.insert(tuple, tw);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- outputs -----------------------------------------------------------------------------
+
+    /// The next segment to send, if any.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
+        if let Some((tuple, segment)) = self.replies.pop_front() {
+            return Some(Outgoing {
+                tuple,
+                conn: None,
+                transmit: Transmit {
+                    segment,
+                    payload: PayloadRange::default(),
+                },
+            });
+        }
+        let policy = self.policy;
+        while let Some(&id) = self.ready.front() {
+            let Some(Slot::Used(e)) = self.slots.get_mut(id.index as usize) else {
+                self.ready.pop_front();
+                continue;
+            };
+            if e.generation != id.generation {
+                self.ready.pop_front();
+                continue;
+            }
+            if let Some(transmit) = e.conn.poll_transmit(&policy, now) {
+                let tuple = e.tuple;
+                self.collect(id);
+                return Some(Outgoing {
+                    tuple,
+                    conn: Some(id),
+                    transmit,
+                });
+            }
+            e.queued = false;
+            self.ready.pop_front();
+            self.collect(id);
+            self.settle(id);
+        }
+        None
+    }
+
+    /// The next event of a connection.
+    pub fn poll_event(&mut self) -> Option<(ConnId, Event)> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline of any timer.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let policy = self.policy;
+        while let Some(&Reverse((deadline, key))) = self.timers.peek() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            match key {
+                TimerKey::Conn(id) => {
+                    let Some(e) = self.entry_mut(id) else {
+                        continue;
+                    };
+                    if e.armed != deadline {
+                        continue;
+                    }
+                    e.armed = Instant::NEVER;
+                    e.conn.handle_timeout(&policy, now);
+                    self.service(id);
+                }
+                TimerKey::TimeWait(tuple) => {
+                    let Some(tw) = self.time_wait.get(&tuple) else {
+                        continue;
+                    };
+                    if tw.expired(now) {
+                        self.time_wait.remove(&tuple);
+                    } else if tw.deadline != deadline {
+                        let next = tw.deadline;
+                        self.timers.push(Reverse((next, TimerKey::TimeWait(tuple))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The unspecified address of `addr`'s family (a wildcard listener).
+fn unspecified_like(addr: &SocketAddr) -> core::net::IpAddr {
+    match addr {
+        SocketAddr::V4(_) => core::net::IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => core::net::IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+    }
+}

@@ -1,0 +1,59 @@
+//! # tcp-fsm: TCP connection management as a sans-IO state machine
+//!
+//! RFC 9293's connection states and event processing (§3.10), with RFC 5961's defences against
+//! blind attacks, RFC 1337's TIME-WAIT hazards as a policy, RFC 6298's retransmission timer,
+//! RFC 6528's initial sequence numbers and RFC 7323's window scaling.
+//!
+//! The crate does no I/O, reads no clock and draws no random numbers: segments, application
+//! calls and time go in; segments, events and the next deadline come out.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod connection;
+#[cfg(feature = "alloc")]
+pub mod endpoint;
+pub mod isn;
+pub mod policy;
+pub mod segment;
+pub mod seq;
+pub mod state;
+pub mod time;
+pub mod timewait;
+pub mod wire;
+
+pub use connection::{
+    Arrival, CallError, ConnError, Connection, Disposition, Event, Status, Timer, acceptable,
+    reset_for,
+};
+#[cfg(feature = "alloc")]
+pub use endpoint::{ConnId, Endpoint, EndpointError, FourTuple, Outgoing, Routed};
+pub use isn::{IsnGenerator, KeyedState, SipHasher13, SipHasher24};
+pub use policy::{Keepalive, Policy, SynCookies};
+pub use segment::{Flags, Options, PayloadRange, Segment, Timestamps, Transmit};
+pub use seq::SeqNum;
+pub use state::State;
+pub use time::{Duration, Instant};
+pub use timewait::{TimeWait, TimeWaitVerdict};
+
+#[cfg(test)]
+mod size_tests {
+    use core::mem::size_of;
+
+    /// The budget: a live connection in 128 bytes, a TIME-WAIT entry in 32.
+    #[test]
+    fn connection_and_time_wait_entry_fit_their_budgets() {
+        let conn = size_of::<crate::Connection>();
+        let tw = size_of::<crate::TimeWait>();
+        println!("size_of Connection = {conn}, TimeWait = {tw}");
+        assert!(conn <= 128, "Connection is {conn} bytes");
+        assert!(tw <= 32, "TimeWait is {tw} bytes");
+    }
+}
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
