@@ -34,7 +34,7 @@ pub use isn::{IsnGenerator, KeyedState, SipHasher13, SipHasher24};
 pub use policy::{Keepalive, Policy, SynCookies};
 pub use segment::{Flags, Options, PayloadRange, Segment, Timestamps, Transmit};
 pub use seq::SeqNum;
-pub use state::State;
+pub use state::{Cause, EDGES, Edge, State, is_allowed_step};
 pub use time::{Duration, Instant};
 pub use timewait::{TimeWait, TimeWaitVerdict};
 
