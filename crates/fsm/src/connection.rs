@@ -658,6 +658,17 @@ impl Connection {
         self.bits.has(Bits::ORPHAN)
     }
 
+    /// The policy changed (a `setsockopt`): idle timers (keepalive, FIN-WAIT-2) start over
+    /// under the new values, as Linux restarts its keepalive timer on `TCP_KEEPIDLE`. A running
+    /// retransmission timer keeps its deadline; the new bounds apply from its next arming.
+    pub fn policy_changed(&mut self, policy: &Policy, now: Instant) {
+        if matches!(self.timer, Timer::Keepalive | Timer::FinWait2 | Timer::Idle) {
+            self.timer = Timer::Idle;
+            self.deadline = Instant::NEVER;
+        }
+        self.update_timer(policy, now);
+    }
+
     fn queue_abort_rst(&mut self, policy: &Policy) {
         let ack = policy.rst_carries_ack;
         self.reply = Some(Reply {
@@ -898,7 +909,19 @@ impl Connection {
 
         // First: the sequence number.
         if !crossing_synack && !acceptable(seg.seq, seg.len(), self.rcv_nxt, rcv_wnd) {
-            if !seg.flags.rst() {
+            let repeated_syn = self.state == State::SynReceived
+                && seg.flags.syn()
+                && !seg.flags.ack()
+                && !seg.flags.rst()
+                && seg.seq == self.irs;
+            if repeated_syn {
+                // The peer repeated its SYN: our SYN,ACK was lost, so send it again, rate-limited
+                // (Linux tcp_check_req, inet_rtx_syn_ack). Karn: no RTT sample from it.
+                if rate_limit_allows(&mut self.last_invalid, policy, now) {
+                    self.bits.set(Bits::RETRANSMIT);
+                    self.bits.clear(Bits::TIMING);
+                }
+            } else if !seg.flags.rst() {
                 self.ack_rate_limited(policy, now, seg);
             }
             return Arrival::dropped(Disposition::Unacceptable);
@@ -958,8 +981,12 @@ impl Connection {
         if seg.ack > self.snd_una {
             self.ack_advance(policy, now, seg.ack);
         }
-        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2).
-        if self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack) {
+        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2), only "if SND.UNA =< SEG.ACK":
+        // an ACK older than SND.UNA (kept above as a harmless duplicate) must not move the window.
+        let ack_not_old = seg.ack >= self.snd_una;
+        if ack_not_old
+            && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
+        {
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
@@ -1027,8 +1054,17 @@ impl Connection {
                 self.bits.set(Bits::ACK_NOW);
             }
         }
-        if seg.flags.fin() && text_end == self.rcv_nxt {
-            self.on_fin(policy, now);
+        if seg.flags.fin() {
+            if text_end == self.rcv_nxt {
+                self.on_fin(policy, now);
+            } else if matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            ) {
+                // A FIN beyond RCV.NXT (out of order, or behind text the window cut) is not
+                // processed; like out-of-order text it draws a duplicate ACK (module docs).
+                self.bits.set(Bits::ACK_NOW);
+            }
         }
         data
     }
@@ -1291,7 +1327,16 @@ impl Connection {
                     payload: PayloadRange::default(),
                 });
             }
-            _ => self.next_transmit(policy, now)?,
+            _ => match self.next_transmit(policy, now) {
+                Some(t) => t,
+                None => {
+                    // Nothing to send, but a call may have changed what the timer must be:
+                    // SEND into a zero window queues data that only the persist timer will
+                    // probe for (RFC 9293 §3.8.6.1; send() has no clock, so it is armed here).
+                    self.update_timer(policy, now);
+                    return None;
+                }
+            },
         };
         if t.segment.flags.ack() {
             self.bits.clear(Bits::ACK_NOW);
@@ -1322,10 +1367,10 @@ impl Connection {
             return Some(self.ack_transmit(policy, self.snd_una - 1));
         }
         if self.bits.has(Bits::ACK_NOW) {
-            if self.state == State::SynReceived {
-                // Our SYN is not yet acknowledged: any ACK we send carries it again.
-                return self.segment_at(policy, self.iss, self.iss + 1);
-            }
+            // In SYN-RECEIVED too: an unacceptable segment or a challenge is answered with
+            // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4 first and second, RFC 5961
+            // §3.2; Linux's request socket the same), not with our SYN again. Only a repeated SYN
+            // draws the SYN,ACK (see on_synchronized).
             return Some(self.ack_transmit(policy, self.snd_nxt));
         }
         None

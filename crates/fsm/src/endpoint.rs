@@ -23,9 +23,10 @@ use hashbrown::HashMap;
 
 use crate::connection::{Arrival, CallError, Connection, Disposition, Event, reset_for};
 use crate::isn::{IsnGenerator, KeyedState};
-use crate::policy::Policy;
+use crate::policy::{Policy, SynCookies};
 use crate::segment::{PayloadRange, Segment, Transmit};
 use crate::state::State;
+use crate::syncookie::SynCookieJar;
 use crate::time::Instant;
 use crate::timewait::{TimeWait, TimeWaitVerdict};
 
@@ -111,6 +112,8 @@ pub struct Outgoing {
 #[derive(Clone, Debug, Default)]
 struct Listener {
     backlog: u32,
+    /// The policy children are born with, when the listening socket's options differ.
+    policy: Option<alloc::boxed::Box<Policy>>,
     /// Children in SYN-RECEIVED.
     syn_queue: u32,
     /// Established children not yet accepted.
@@ -161,7 +164,10 @@ enum TimerKey {
 pub struct Endpoint {
     policy: Policy,
     isn: IsnGenerator,
+    cookies: SynCookieJar,
     slots: Vec<Slot>,
+    /// Per slot, the connection's own policy when socket options made it differ.
+    slot_policies: Vec<Option<alloc::boxed::Box<Policy>>>,
     free: Option<u32>,
     live: usize,
     by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
@@ -174,15 +180,17 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// An endpoint with `policy`, whose ISNs and table hashes are keyed with `secret` (draw it
-    /// from a good random source once per boot).
+    /// An endpoint with `policy`, whose ISNs, SYN cookies and table hashes are keyed with
+    /// `secret` (draw it from a good random source once per boot).
     #[must_use]
     pub fn new(policy: Policy, secret: [u64; 4]) -> Endpoint {
         let hash = KeyedState::new([secret[2], secret[3]]);
         Endpoint {
             policy,
             isn: IsnGenerator::new([secret[0], secret[1]]),
+            cookies: SynCookieJar::new([secret[1] ^ secret[2], secret[0] ^ secret[3]]),
             slots: Vec::new(),
+            slot_policies: Vec::new(),
             free: None,
             live: 0,
             by_tuple: HashMap::with_hasher(hash),
@@ -237,6 +245,14 @@ impl Endpoint {
         self.entry(id).map(|e| e.tuple)
     }
 
+    /// Whether any connection or TIME-WAIT entry uses `local` as its address (what `bind`
+    /// without `SO_REUSEADDR` must respect).
+    #[must_use]
+    pub fn local_in_use(&self, local: SocketAddr) -> bool {
+        self.by_tuple.keys().any(|t| t.local == local)
+            || self.time_wait.keys().any(|t| t.local == local)
+    }
+
     /// The connection on a 4-tuple, if any.
     #[must_use]
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
@@ -255,6 +271,47 @@ impl Endpoint {
             Slot::Used(e) if e.generation == id.generation => Some(e),
             _ => None,
         }
+    }
+
+    /// An entry and the policy it runs under, borrowed together.
+    fn split(&mut self, id: ConnId) -> Option<(&mut Entry, &Policy)> {
+        let i = id.index as usize;
+        match self.slots.get_mut(i)? {
+            Slot::Used(e) if e.generation == id.generation => {
+                let own = self.slot_policies.get(i).and_then(|p| p.as_deref());
+                Some((e, own.unwrap_or(&self.policy)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The policy a connection runs under.
+    #[must_use]
+    pub fn connection_policy(&self, id: ConnId) -> Option<&Policy> {
+        self.entry(id)?;
+        let own = self.slot_policies.get(id.index as usize)?.as_deref();
+        Some(own.unwrap_or(&self.policy))
+    }
+
+    /// Gives one connection its own policy (socket options such as keepalive, user timeout).
+    ///
+    /// # Errors
+    /// [`EndpointError::NoSuchConnection`].
+    pub fn set_connection_policy(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        policy: Policy,
+    ) -> Result<(), EndpointError> {
+        self.entry(id).ok_or(EndpointError::NoSuchConnection)?;
+        self.slot_policies[id.index as usize] =
+            (policy != self.policy).then(|| alloc::boxed::Box::new(policy));
+        if let Some((e, policy)) = self.split(id) {
+            e.conn.policy_changed(policy, now);
+        }
+        // The timers may move: ask the connection again.
+        self.service(id);
+        Ok(())
     }
 
     fn insert(&mut self, tuple: FourTuple, conn: Connection, parent: Option<SocketAddr>) -> ConnId {
@@ -276,10 +333,12 @@ impl Endpoint {
             };
             self.free = next;
             *slot = Slot::Used(entry(generation));
+            self.slot_policies[index as usize] = None;
             ConnId { index, generation }
         } else {
             let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 connections");
             self.slots.push(Slot::Used(entry(0)));
+            self.slot_policies.push(None);
             ConnId {
                 index,
                 generation: 0,
@@ -304,6 +363,7 @@ impl Endpoint {
             },
         );
         self.free = Some(id.index);
+        self.slot_policies[id.index as usize] = None;
         self.live -= 1;
         let Slot::Used(entry) = old else {
             return None;
@@ -350,11 +410,10 @@ impl Endpoint {
             .listeners
             .remove(&local)
             .ok_or(EndpointError::NotListening)?;
-        let policy = self.policy;
         for id in listener.accept_queue {
-            if let Some(e) = self.entry_mut(id) {
+            if let Some((e, policy)) = self.split(id) {
                 // Cannot fail: the connection exists; a CLOSED one just stays CLOSED.
-                let _ = e.conn.abort(&policy);
+                let _ = e.conn.abort(policy);
                 e.released = true;
                 e.parent = None;
                 self.service(id);
@@ -376,6 +435,41 @@ impl Endpoint {
             self.remove(id);
         }
         Ok(())
+    }
+
+    /// Gives the listener on `local` its own policy, which its children inherit from the SYN on
+    /// (socket options set on a listening socket).
+    ///
+    /// # Errors
+    /// [`EndpointError::NotListening`].
+    pub fn set_listener_policy(
+        &mut self,
+        local: SocketAddr,
+        policy: Policy,
+    ) -> Result<(), EndpointError> {
+        let own = (policy != self.policy).then(|| alloc::boxed::Box::new(policy));
+        let l = self
+            .listeners
+            .get_mut(&local)
+            .ok_or(EndpointError::NotListening)?;
+        l.policy = own;
+        Ok(())
+    }
+
+    /// Connections waiting in `local`'s accept queue.
+    #[must_use]
+    pub fn accept_queue_len(&self, local: SocketAddr) -> usize {
+        self.listeners
+            .get(&local)
+            .map_or(0, |l| l.accept_queue.len())
+    }
+
+    /// Half-open connections in `local`'s SYN queue.
+    #[must_use]
+    pub fn syn_queue_len(&self, local: SocketAddr) -> usize {
+        self.listeners
+            .get(&local)
+            .map_or(0, |l| l.syn_queue as usize)
     }
 
     /// The next established connection from `local`'s accept queue.
@@ -416,9 +510,8 @@ impl Endpoint {
         id: ConnId,
         f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
     ) -> Result<T, EndpointError> {
-        let policy = self.policy;
-        let e = self.entry_mut(id).ok_or(EndpointError::NoSuchConnection)?;
-        let r = f(&mut e.conn, &policy)?;
+        let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
+        let r = f(&mut e.conn, policy)?;
         self.service(id);
         Ok(r)
     }
@@ -480,10 +573,9 @@ impl Endpoint {
     /// # Errors
     /// [`EndpointError::NoSuchConnection`].
     pub fn release(&mut self, now: Instant, id: ConnId) -> Result<(), EndpointError> {
-        let policy = self.policy;
-        let e = self.entry_mut(id).ok_or(EndpointError::NoSuchConnection)?;
+        let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
+        e.conn.orphan(policy, now);
         e.released = true;
-        e.conn.orphan(&policy, now);
         // Freed (or turned into TIME-WAIT) by `poll_transmit` once nothing is left to send.
         self.service(id);
         Ok(())
@@ -507,8 +599,9 @@ impl Endpoint {
             }
             // TIME-WAIT reuse: the connection is gone; the SYN goes to the listener.
             let iss = self
-                .entry(id)
-                .map(|e| e.conn.time_wait_entry(&self.policy).reopen_iss());
+                .connection_policy(id)
+                .zip(self.entry(id))
+                .map(|(p, e)| e.conn.time_wait_entry(p).reopen_iss());
             self.settle(id);
             return self.route_to_listener(now, tuple, seg, iss);
         }
@@ -550,30 +643,23 @@ impl Endpoint {
         id: ConnId,
         seg: &Segment<'a>,
     ) -> Routed<'a> {
-        let policy = self.policy;
-        let Some(e) = self.entry(id) else {
+        let overflow = self.completes_into_full_queue(id, seg);
+        let Some((e, policy)) = self.split(id) else {
             return Routed {
                 conn: None,
                 data: &[],
                 disposition: Disposition::NoConnection,
             };
         };
-        // Accept queue full: Linux drops the ACK that would complete the handshake, so the
-        // child stays in SYN-RECEIVED and retransmits its SYN+ACK (or resets it, with
-        // tcp_abort_on_overflow).
-        if e.conn.state() == State::SynReceived
-            && seg.flags.ack()
-            && !seg.flags.syn()
-            && !seg.flags.rst()
-            && e.parent.is_some_and(|p| {
-                self.listeners
-                    .get(&p)
-                    .is_some_and(Listener::accept_queue_full)
-            })
-        {
+        if overflow {
+            // Accept queue full: Linux drops the ACK that would complete the handshake, so the
+            // child stays in SYN-RECEIVED and retransmits its SYN+ACK (or, with
+            // tcp_abort_on_overflow, resets it).
             if policy.abort_on_overflow {
                 let tuple = e.tuple;
-                self.reply(tuple, reset_for(seg).unwrap_or_default());
+                if let Some(rst) = reset_for(seg) {
+                    self.reply(tuple, rst);
+                }
                 self.remove(id);
                 return Routed {
                     conn: None,
@@ -587,14 +673,7 @@ impl Endpoint {
                 disposition: Disposition::Ignored,
             };
         }
-        let Some(e) = self.entry_mut(id) else {
-            return Routed {
-                conn: None,
-                data: &[],
-                disposition: Disposition::NoConnection,
-            };
-        };
-        let Arrival { data, disposition } = e.conn.handle_segment(&policy, now, seg);
+        let Arrival { data, disposition } = e.conn.handle_segment(policy, now, seg);
         self.service(id);
         Routed {
             // A child that went back to LISTEN is gone already.
@@ -602,6 +681,21 @@ impl Endpoint {
             data,
             disposition,
         }
+    }
+
+    /// Whether `seg` would complete the handshake of a child whose listener's accept queue is
+    /// full.
+    fn completes_into_full_queue(&self, id: ConnId, seg: &Segment<'_>) -> bool {
+        let Some(e) = self.entry(id) else {
+            return false;
+        };
+        e.conn.state() == State::SynReceived
+            && seg.flags.ack()
+            && !seg.flags.syn()
+            && !seg.flags.rst()
+            && e.parent
+                .and_then(|p| self.listeners.get(&p))
+                .is_some_and(Listener::accept_queue_full)
     }
 
     fn route_to_listener<'a>(
@@ -620,27 +714,59 @@ impl Endpoint {
         } else {
             return self.closed_port(tuple, seg);
         };
-        let policy = self.policy;
-        let iss = iss.unwrap_or_else(|| self.isn.isn(now, &tuple.local, &tuple.remote));
-        let mut child = Connection::listen(&policy, iss);
+        let l = &self.listeners[&key];
+        let policy = l.policy.as_deref().unwrap_or(&self.policy);
         let is_syn = seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst();
+        let mut use_cookie = false;
         if is_syn {
-            let l = &self.listeners[&key];
-            let limit = l.backlog.max(1).min(policy.max_syn_backlog);
-            if l.syn_queue >= limit || l.accept_queue_full() {
-                // Queue full: drop the SYN; the peer retries (SYN cookies come with the
-                // listener's own module).
+            let syn_queue_full = l.syn_queue >= l.backlog.max(1).min(policy.max_syn_backlog);
+            use_cookie = match policy.syn_cookies {
+                SynCookies::Always => true,
+                SynCookies::WhenFull => syn_queue_full,
+                SynCookies::Off => false,
+            };
+            if l.accept_queue_full() || (syn_queue_full && !use_cookie) {
+                // Linux drops the SYN; the peer retries after its RTO.
                 return Routed {
                     conn: None,
                     data: &[],
                     disposition: Disposition::Ignored,
                 };
             }
+        } else if policy.syn_cookies != SynCookies::Off
+            && seg.flags.ack()
+            && !seg.flags.rst()
+            && !seg.flags.syn()
+            && !l.accept_queue_full()
+        {
+            if let Some(mss) = self.cookies.check(now, &tuple, seg) {
+                return self.complete_cookie(now, tuple, key, seg, mss);
+            }
         }
-        let Arrival { disposition, .. } = child.handle_segment(&policy, now, seg);
+        if use_cookie {
+            // RFC 4987 §3.6: answer with a cookie and keep nothing.
+            let cookie = self.cookies.make(now, &tuple, seg);
+            let mut probe = Connection::listen(policy, cookie);
+            let _ = probe.handle_segment(policy, now, seg);
+            if let Some(t) = probe.poll_transmit(policy, now) {
+                let mut synack = t.segment;
+                // No window scaling: a cookie cannot carry it.
+                synack.options.window_scale = None;
+                self.reply(tuple, synack);
+            }
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition: Disposition::Accepted,
+            };
+        }
+        let iss = iss.unwrap_or_else(|| self.isn.isn(now, &tuple.local, &tuple.remote));
+        let mut child = Connection::listen(policy, iss);
+        let Arrival { disposition, .. } = child.handle_segment(policy, now, seg);
         if child.state() != State::SynReceived {
             // LISTEN's answer (a RST for an ACK, nothing for a RST) goes out; no state stays.
-            while let Some(t) = child.poll_transmit(&policy, now) {
+            // At most one answer: a RST.
+            if let Some(t) = child.poll_transmit(policy, now) {
                 self.reply(tuple, t.segment);
             }
             return Routed {
@@ -649,7 +775,9 @@ impl Endpoint {
                 disposition,
             };
         }
+        let inherited = l.policy.clone();
         let id = self.insert(tuple, child, Some(key));
+        self.slot_policies[id.index as usize] = inherited;
         if let Some(e) = self.entry_mut(id) {
             e.in_syn_queue = true;
         }
@@ -660,6 +788,43 @@ impl Endpoint {
         Routed {
             conn: Some(id),
             data: &[],
+            disposition,
+        }
+    }
+
+    /// A valid cookie came back: build the connection through the ordinary path, as if the
+    /// SYN had been queued (the SYN it stands for, then this ACK), and queue it for accept.
+    fn complete_cookie<'a>(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        listener: SocketAddr,
+        ack: &Segment<'a>,
+        mss: u16,
+    ) -> Routed<'a> {
+        let own = self.listeners.get(&listener).and_then(|l| l.policy.clone());
+        let policy = own.as_deref().unwrap_or(&self.policy);
+        let syn = Segment {
+            seq: ack.seq - 1,
+            flags: crate::Flags::SYN,
+            window: ack.window,
+            options: crate::Options {
+                mss: Some(mss),
+                ..crate::Options::NONE
+            },
+            ..Segment::default()
+        };
+        let mut child = Connection::listen(policy, ack.ack - 1);
+        let _ = child.handle_segment(policy, now, &syn);
+        // The SYN+ACK went out statelessly, with the cookie.
+        while child.poll_transmit(policy, now).is_some() {}
+        let Arrival { data, disposition } = child.handle_segment(policy, now, ack);
+        let id = self.insert(tuple, child, Some(listener));
+        self.slot_policies[id.index as usize] = own;
+        self.service(id);
+        Routed {
+            conn: Some(id),
+            data,
             disposition,
         }
     }
@@ -705,13 +870,15 @@ impl Endpoint {
             if event == Event::Established
                 && let Some(parent) = e.parent
             {
-                if e.in_syn_queue {
-                    e.in_syn_queue = false;
-                    if let Some(l) = self.listeners.get_mut(&parent) {
+                // From the SYN queue (or from a cookie, which never was in it) to the accept
+                // queue.
+                if let Some(l) = self.listeners.get_mut(&parent) {
+                    if e.in_syn_queue {
                         l.syn_queue = l.syn_queue.saturating_sub(1);
-                        l.accept_queue.push_back(id);
                     }
+                    l.accept_queue.push_back(id);
                 }
+                e.in_syn_queue = false;
                 continue;
             }
             self.events.push_back((id, event));
@@ -742,7 +909,8 @@ impl Endpoint {
                 self.remove(id);
             }
             State::TimeWait => {
-                let tw = e.conn.time_wait_entry(&self.policy);
+                let own = self.slot_policies[id.index as usize].as_deref();
+                let tw = e.conn.time_wait_entry(own.unwrap_or(&self.policy));
                 let tuple = e.tuple;
                 self.remove(id);
                 if self.time_wait.len() < self.policy.max_time_wait as usize {
@@ -769,17 +937,12 @@ impl Endpoint {
                 },
             });
         }
-        let policy = self.policy;
         while let Some(&id) = self.ready.front() {
-            let Some(Slot::Used(e)) = self.slots.get_mut(id.index as usize) else {
+            let Some((e, policy)) = self.split(id) else {
                 self.ready.pop_front();
                 continue;
             };
-            if e.generation != id.generation {
-                self.ready.pop_front();
-                continue;
-            }
-            if let Some(transmit) = e.conn.poll_transmit(&policy, now) {
+            if let Some(transmit) = e.conn.poll_transmit(policy, now) {
                 let tuple = e.tuple;
                 self.collect(id);
                 return Some(Outgoing {
@@ -809,7 +972,6 @@ impl Endpoint {
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let policy = self.policy;
         while let Some(&Reverse((deadline, key))) = self.timers.peek() {
             if deadline > now {
                 break;
@@ -817,14 +979,14 @@ impl Endpoint {
             self.timers.pop();
             match key {
                 TimerKey::Conn(id) => {
-                    let Some(e) = self.entry_mut(id) else {
+                    let Some((e, policy)) = self.split(id) else {
                         continue;
                     };
                     if e.armed != deadline {
                         continue;
                     }
                     e.armed = Instant::NEVER;
-                    e.conn.handle_timeout(&policy, now);
+                    e.conn.handle_timeout(policy, now);
                     self.service(id);
                 }
                 TimerKey::TimeWait(tuple) => {

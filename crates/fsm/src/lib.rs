@@ -19,7 +19,11 @@ pub mod isn;
 pub mod policy;
 pub mod segment;
 pub mod seq;
+#[cfg(feature = "alloc")]
+pub mod socket;
 pub mod state;
+#[cfg(feature = "alloc")]
+pub mod syncookie;
 pub mod time;
 pub mod timewait;
 pub mod wire;
