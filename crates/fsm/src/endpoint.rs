@@ -719,7 +719,9 @@ impl Endpoint {
         let is_syn = seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst();
         let mut use_cookie = false;
         if is_syn {
-            let syn_queue_full = l.syn_queue >= l.backlog.max(1).min(policy.max_syn_backlog);
+            // Linux 6.x (inet_csk_reqsk_queue_is_full): full once it holds more than the
+            // backlog, like the accept queue.
+            let syn_queue_full = l.syn_queue > l.backlog.min(policy.max_syn_backlog);
             use_cookie = match policy.syn_cookies {
                 SynCookies::Always => true,
                 SynCookies::WhenFull => syn_queue_full,
@@ -737,11 +739,28 @@ impl Endpoint {
             && seg.flags.ack()
             && !seg.flags.rst()
             && !seg.flags.syn()
-            && !l.accept_queue_full()
+            && let Some(mss) = self.cookies.check(now, &tuple, seg)
         {
-            if let Some(mss) = self.cookies.check(now, &tuple, seg) {
+            if !l.accept_queue_full() {
                 return self.complete_cookie(now, tuple, key, seg, mss);
             }
+            // A good cookie at a full accept queue: dropped silently, as Linux does, so that the
+            // peer's next segment completes it once there is room (or reset, when told to).
+            if policy.abort_on_overflow
+                && let Some(rst) = reset_for(seg)
+            {
+                self.reply(tuple, rst);
+                return Routed {
+                    conn: None,
+                    data: &[],
+                    disposition: Disposition::Reset,
+                };
+            }
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition: Disposition::Ignored,
+            };
         }
         if use_cookie {
             // RFC 4987 §3.6: answer with a cookie and keep nothing.

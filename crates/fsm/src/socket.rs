@@ -442,10 +442,10 @@ impl Stack {
         Ok(())
     }
 
-    /// `listen(backlog)`. The accept queue holds `backlog` connections (capped by
-    /// [`Policy::somaxconn`]; as Linux, it counts as full only once it holds more); the SYN queue
-    /// holds as many half-open ones, at most [`Policy::max_syn_backlog`], beyond which SYN
-    /// cookies answer ([`Policy::syn_cookies`]).
+    /// `listen(backlog)`. As on Linux 6.x, the accept queue counts as full once it holds more
+    /// than `backlog` connections (capped by [`Policy::somaxconn`]), and the SYN queue once it
+    /// holds more than `backlog` half-open ones (capped by [`Policy::max_syn_backlog`]); past
+    /// that, SYN cookies answer ([`Policy::syn_cookies`]) or the SYN is dropped.
     ///
     /// # Errors
     /// `EINVAL` unless bound (and not connected); `EADDRINUSE` if another socket listens there.
