@@ -12,6 +12,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod close;
 pub mod connection;
 #[cfg(feature = "alloc")]
 pub mod endpoint;
@@ -28,6 +29,7 @@ pub mod time;
 pub mod timewait;
 pub mod wire;
 
+pub use close::{CloseAction, close_action, close_last_descriptor};
 pub use connection::{
     Arrival, CallError, ConnError, Connection, Disposition, Event, Status, Timer, acceptable,
     reset_for,
@@ -35,6 +37,8 @@ pub use connection::{
 #[cfg(feature = "alloc")]
 pub use endpoint::{ConnId, Endpoint, EndpointError, FourTuple, Outgoing, Routed};
 pub use isn::{IsnGenerator, KeyedState, SipHasher13, SipHasher24};
+#[cfg(feature = "teeth")]
+pub use policy::Bug;
 pub use policy::{Keepalive, Policy, SynCookies};
 pub use segment::{Flags, Options, PayloadRange, Segment, Timestamps, Transmit};
 pub use seq::SeqNum;

@@ -30,6 +30,58 @@ impl Keepalive {
     };
 }
 
+/// Deliberately wrong variants of the state machine, for proving that the model checker and the
+/// fuzzers catch real mistakes ("teeth"). Only with the `teeth` cargo feature; never in
+/// production builds.
+#[cfg(feature = "teeth")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Bug {
+    /// The active closer goes straight to CLOSED where it should enter TIME-WAIT.
+    SkipTimeWait,
+    /// LAST-ACK never retransmits its FIN.
+    LastAckNoRetransmit,
+    /// A RST is accepted at any sequence number (no RFC 5961 check, no window check).
+    RstAnySeq,
+    /// A passive SYN-RECEIVED goes to CLOSED on RST instead of back to LISTEN.
+    PassiveSynReceivedRstCloses,
+    /// Our FIN consumes no sequence number.
+    FinNoSeq,
+    /// The acceptability test lets in a segment starting at the window's right edge.
+    WindowEdgeOffByOne,
+    /// A SYN in SYN-SENT is ignored: no simultaneous open.
+    IgnoreSynInSynSent,
+    /// FIN-WAIT-1 ignores a FIN that also acknowledges our FIN.
+    FinWait1IgnoresFinAck,
+    /// Closing with unread data sends FIN instead of RST.
+    CloseUnreadSendsFin,
+    /// A retransmitted FIN in TIME-WAIT does not restart the 2*MSL timer.
+    TimeWaitNoRestart,
+    /// CLOSE in CLOSE-WAIT enters CLOSING (RFC 793's erratum) instead of LAST-ACK.
+    CloseWaitToClosing,
+    /// Data is acknowledged one octet beyond what arrived.
+    AckOneTooFar,
+}
+
+#[cfg(feature = "teeth")]
+impl Bug {
+    /// Every variant.
+    pub const ALL: [Bug; 12] = [
+        Bug::SkipTimeWait,
+        Bug::LastAckNoRetransmit,
+        Bug::RstAnySeq,
+        Bug::PassiveSynReceivedRstCloses,
+        Bug::FinNoSeq,
+        Bug::WindowEdgeOffByOne,
+        Bug::IgnoreSynInSynSent,
+        Bug::FinWait1IgnoresFinAck,
+        Bug::CloseUnreadSendsFin,
+        Bug::TimeWaitNoRestart,
+        Bug::CloseWaitToClosing,
+        Bug::AckOneTooFar,
+    ];
+}
+
 /// What a listener does when its SYN queue is full (RFC 4987 §3.6).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -113,6 +165,9 @@ pub struct Policy {
     /// Most TIME-WAIT entries an endpoint keeps; past it a closing connection skips TIME-WAIT
     /// (Linux `tcp_max_tw_buckets`: 131072).
     pub max_time_wait: u32,
+    /// A deliberate mistake to run with (the `teeth` feature only).
+    #[cfg(feature = "teeth")]
+    pub bug: Option<Bug>,
 }
 
 impl Policy {
@@ -144,6 +199,8 @@ impl Policy {
         syn_cookies: SynCookies::WhenFull,
         abort_on_overflow: false,
         max_time_wait: 131_072,
+        #[cfg(feature = "teeth")]
+        bug: None,
     };
 
     /// The letter of the RFCs where Linux differs: MSL of 2 minutes, RTO at least 1 s and at most
@@ -183,6 +240,45 @@ impl Policy {
         }
         shift
     }
+}
+
+impl Policy {
+    /// Whether this policy runs with `bug` (always false without the `teeth` feature).
+    #[inline]
+    #[must_use]
+    #[allow(unused_variables, clippy::unused_self)]
+    pub(crate) fn has_bug(&self, bug: BugName) -> bool {
+        #[cfg(feature = "teeth")]
+        {
+            self.bug == Some(bug)
+        }
+        #[cfg(not(feature = "teeth"))]
+        {
+            false
+        }
+    }
+}
+
+/// The bug a hook asks about: [`Bug`] with the `teeth` feature, a stand-in without it.
+#[cfg(feature = "teeth")]
+pub(crate) type BugName = Bug;
+/// Without the `teeth` feature no bug exists; hooks compile to `false`.
+#[cfg(not(feature = "teeth"))]
+#[derive(Clone, Copy)]
+#[allow(dead_code)]
+pub(crate) enum BugName {
+    SkipTimeWait,
+    LastAckNoRetransmit,
+    RstAnySeq,
+    PassiveSynReceivedRstCloses,
+    FinNoSeq,
+    WindowEdgeOffByOne,
+    IgnoreSynInSynSent,
+    FinWait1IgnoresFinAck,
+    CloseUnreadSendsFin,
+    TimeWaitNoRestart,
+    CloseWaitToClosing,
+    AckOneTooFar,
 }
 
 impl Default for Policy {

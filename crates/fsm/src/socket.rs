@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
+use crate::close::{CloseAction, close_action};
 use crate::connection::{CallError, ConnError, Event};
 use crate::endpoint::{ConnId, Endpoint, EndpointError, FourTuple};
 use crate::policy::{Keepalive, Policy};
@@ -692,7 +693,12 @@ impl Stack {
         let mut outcome = Closed::Done;
         if state == State::Closed {
             // Nothing left to close.
-        } else if !s.recv_buf.is_empty() || s.linger == Some(Duration::ZERO) {
+        } else if close_action(
+            self.ep.connection_policy(id).unwrap_or(&s.policy),
+            s.recv_buf.len() as u32,
+            s.linger,
+        ) == CloseAction::Reset
+        {
             // Unread data first, then zero linger: RST, no TIME-WAIT (Linux tcp_close).
             let _ = self.ep.abort(id);
         } else {
