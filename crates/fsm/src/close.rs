@@ -18,9 +18,9 @@ pub enum CloseAction {
 /// The decision: unread data first, then zero linger, else FIN.
 #[must_use]
 pub fn close_action(policy: &Policy, unread: u32, linger: Option<Duration>) -> CloseAction {
-    if unread > 0 && !policy.has_bug(BugName::CloseUnreadSendsFin) {
-        CloseAction::Reset
-    } else if linger == Some(Duration::ZERO) {
+    // Linux checks unread data before the linger option; either one resets.
+    let unread_data = unread > 0 && !policy.has_bug(BugName::CloseUnreadSendsFin);
+    if unread_data || linger == Some(Duration::ZERO) {
         CloseAction::Reset
     } else {
         CloseAction::Fin
