@@ -512,9 +512,15 @@ impl Connection {
         self.bits.has(Bits::FIN_QUEUED) && self.snd_una == self.snd_end + 1
     }
 
-    /// RCV.WND: the receive buffer less what the application has not read.
+    /// RCV.WND: the receive buffer less what the application has not read, but no more than
+    /// the window field can advertise (65535 unless scaled): the acceptability test must use
+    /// the window the peer was told (RFC 9293 §3.10.7.4), not a larger buffer.
     fn rcv_wnd(&self, policy: &Policy) -> u32 {
-        policy.recv_buffer.saturating_sub(self.rcv_unread)
+        let field_max = u32::from(u16::MAX) << self.rcv_wscale;
+        policy
+            .recv_buffer
+            .saturating_sub(self.rcv_unread)
+            .min(field_max)
     }
 
     // ----- application calls -------------------------------------------------------------------
@@ -1034,15 +1040,16 @@ impl Connection {
                 State::Established | State::FinWait1 | State::FinWait2
             );
             if receiving && text_end > self.rcv_nxt {
+                if self.bits.has(Bits::RCV_SHUTDOWN)
+                    && matches!(self.state, State::FinWait1 | State::FinWait2)
+                {
+                    // Linux (tcp_rcv_state_process): nobody will read this; reset. Any new
+                    // data counts, out of order too (Linux tests end_seq after RCV.NXT).
+                    self.reply = Reply::reset_for(seg);
+                    self.fail(ConnError::Reset);
+                    return &[];
+                }
                 if text_seq <= self.rcv_nxt {
-                    if self.bits.has(Bits::RCV_SHUTDOWN)
-                        && matches!(self.state, State::FinWait1 | State::FinWait2)
-                    {
-                        // Linux (tcp_rcv_state_process): nobody will read this; reset.
-                        self.reply = Reply::reset_for(seg);
-                        self.fail(ConnError::Reset);
-                        return &[];
-                    }
                     let skip = self.rcv_nxt.since(text_seq) as usize;
                     let room = self.rcv_wnd(policy) as usize;
                     let take = (payload.len() - skip).min(room);

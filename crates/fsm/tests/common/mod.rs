@@ -346,3 +346,192 @@ impl Pair {
         self.b.advance(d);
     }
 }
+
+// ----- single-connection states reached by hand -------------------------------------------------
+
+/// Our ISS in the single-connection state tests (active and passive alike).
+pub const ISS: u32 = 100;
+/// The hand-driven peer's ISS: our RCV.NXT is `PEER_ISS + 1` once synchronized.
+pub const PEER_ISS: u32 = 300;
+
+impl Peer {
+    /// The TCB's variables (STATUS).
+    pub fn status(&self) -> tcp_fsm::Status {
+        self.conn.status()
+    }
+
+    /// How long from now until the armed timer fires, if one is armed.
+    pub fn timeout_in(&self) -> Option<Duration> {
+        self.conn
+            .poll_timeout()
+            .map(|d| d.saturating_since(self.now))
+    }
+
+    /// Feeds one segment and asserts its disposition.
+    #[track_caller]
+    pub fn rx_expect(&mut self, text: &str, disposition: Disposition) {
+        assert_eq!(self.rx(text), disposition, "disposition of {text}");
+    }
+}
+
+/// A connection driven into `state` through real calls and hand-delivered segments, with every
+/// segment on the way asserted and the events drained. Our ISS is [`ISS`] (100), the peer's
+/// [`PEER_ISS`] (300); the peer's SYN carries no MSS option (so we send 536-octet segments) and
+/// a window of 65535. SYN-RECEIVED is the passive one (from LISTEN).
+///
+/// | state        | SND.UNA | SND.NXT | RCV.NXT |
+/// |--------------|---------|---------|---------|
+/// | ESTABLISHED  | 101     | 101     | 301     |
+/// | FIN-WAIT-1   | 101     | 102     | 301     |
+/// | FIN-WAIT-2   | 102     | 102     | 301     |
+/// | CLOSE-WAIT   | 101     | 101     | 302     |
+/// | CLOSING      | 101     | 102     | 302     |
+/// | LAST-ACK     | 101     | 102     | 302     |
+/// | TIME-WAIT    | 102     | 102     | 302     |
+#[track_caller]
+pub fn reach(state: State) -> Peer {
+    reach_with(state, test_policy())
+}
+
+/// [`reach`] under another policy.
+#[track_caller]
+pub fn reach_with(state: State, policy: Policy) -> Peer {
+    let mut p = match state {
+        State::Closed => {
+            let mut p = Peer::listen_with(ISS, policy);
+            p.close();
+            p
+        }
+        State::Listen => Peer::listen_with(ISS, policy),
+        State::SynSent => {
+            let mut p = Peer::connect_with(ISS, policy);
+            sends!(p, ["<SEQ=100><CTL=SYN>"]);
+            p
+        }
+        State::SynReceived => {
+            let mut p = Peer::listen_with(ISS, policy);
+            p.rx_expect("<SEQ=300><CTL=SYN>", Disposition::Accepted);
+            sends!(p, ["<SEQ=100><ACK=301><CTL=SYN,ACK>"]);
+            p
+        }
+        State::Established => {
+            let mut p = reach_with(State::SynSent, policy);
+            p.rx_expect("<SEQ=300><ACK=101><CTL=SYN,ACK>", Disposition::Accepted);
+            sends!(p, ["<SEQ=101><ACK=301><CTL=ACK>"]);
+            p
+        }
+        State::FinWait1 => {
+            let mut p = reach_with(State::Established, policy);
+            p.close();
+            sends!(p, ["<SEQ=101><ACK=301><CTL=FIN,ACK>"]);
+            p
+        }
+        State::FinWait2 => {
+            let mut p = reach_with(State::FinWait1, policy);
+            p.rx_expect("<SEQ=301><ACK=102><CTL=ACK>", Disposition::Accepted);
+            sends_nothing!(p);
+            p
+        }
+        State::CloseWait => {
+            let mut p = reach_with(State::Established, policy);
+            p.rx_expect("<SEQ=301><ACK=101><CTL=FIN,ACK>", Disposition::Accepted);
+            sends!(p, ["<SEQ=101><ACK=302><CTL=ACK>"]);
+            p
+        }
+        State::Closing => {
+            let mut p = reach_with(State::FinWait1, policy);
+            p.rx_expect("<SEQ=301><ACK=101><CTL=FIN,ACK>", Disposition::Accepted);
+            sends!(p, ["<SEQ=102><ACK=302><CTL=ACK>"]);
+            p
+        }
+        State::LastAck => {
+            let mut p = reach_with(State::CloseWait, policy);
+            p.close();
+            sends!(p, ["<SEQ=101><ACK=302><CTL=FIN,ACK>"]);
+            p
+        }
+        State::TimeWait => {
+            let mut p = reach_with(State::FinWait2, policy);
+            p.rx_expect("<SEQ=301><ACK=102><CTL=FIN,ACK>", Disposition::Accepted);
+            sends!(p, ["<SEQ=102><ACK=302><CTL=ACK>"]);
+            p
+        }
+    };
+    assert_eq!(p.state(), state, "reached the wanted state");
+    p.take_events();
+    p
+}
+
+/// SYN-RECEIVED reached by simultaneous open (RFC 9293 Figure 7): our SYN went, the peer's SYN
+/// crossed it, and our SYN,ACK went. SND.NXT = 101, RCV.NXT = 301.
+#[track_caller]
+pub fn reach_active_syn_received(policy: Policy) -> Peer {
+    let mut p = reach_with(State::SynSent, policy);
+    p.rx_expect("<SEQ=300><CTL=SYN>", Disposition::Accepted);
+    sends!(p, ["<SEQ=100><ACK=301><CTL=SYN,ACK>"]);
+    assert_eq!(p.state(), State::SynReceived);
+    assert!(!p.conn.is_passive());
+    p.take_events();
+    p
+}
+
+impl Pair {
+    /// One round: everything each side sends now is delivered to the other; returns how many
+    /// segments crossed.
+    pub fn step(&mut self) -> usize {
+        let from_a = self.a.tx();
+        let from_b = self.b.tx();
+        let n = from_a.len() + from_b.len();
+        for s in from_a {
+            self.b.rx_seg(&s);
+            self.log.push((true, s));
+        }
+        for s in from_b {
+            self.a.rx_seg(&s);
+            self.log.push((false, s));
+        }
+        n
+    }
+
+    /// Everything `a` sends now is delivered to `b` (one direction only); returns how many.
+    pub fn a_to_b(&mut self) -> usize {
+        let segs = self.a.tx();
+        let n = segs.len();
+        for s in segs {
+            self.deliver_to_b(s);
+        }
+        n
+    }
+
+    /// Everything `b` sends now is delivered to `a` (one direction only); returns how many.
+    pub fn b_to_a(&mut self) -> usize {
+        let segs = self.b.tx();
+        let n = segs.len();
+        for s in segs {
+            self.deliver_to_a(s);
+        }
+        n
+    }
+
+    /// One segment reaches `b` as if `a` (or an earlier incarnation of it) had sent it: a
+    /// segment held in the network, or an old duplicate. It is logged as `A -->`.
+    pub fn deliver_to_b(&mut self, seg: Seg) -> Disposition {
+        let d = self.b.rx_seg(&seg);
+        self.log.push((true, seg));
+        d
+    }
+
+    /// One segment reaches `a` as if `b` had sent it, logged as `<-- B`.
+    pub fn deliver_to_a(&mut self, seg: Seg) -> Disposition {
+        let d = self.a.rx_seg(&seg);
+        self.log.push((false, seg));
+        d
+    }
+
+    /// The log so far as text (see [`Pair::log_text`]), and an empty log.
+    pub fn take_log_text(&mut self) -> Vec<String> {
+        let text = self.log_text();
+        self.log.clear();
+        text
+    }
+}
