@@ -36,7 +36,7 @@
 //! segment only. There is no congestion control, delayed ACK, Nagle algorithm, sender-side silly
 //! window avoidance, urgent data, SACK or timestamps: this crate is about connection management.
 
-use crate::policy::Policy;
+use crate::policy::{BugName, Policy};
 use crate::segment::{Flags, Options, PayloadRange, Segment, Transmit};
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -616,7 +616,11 @@ impl Connection {
             }
             State::CloseWait => {
                 self.bits.set(Bits::FIN_QUEUED);
-                self.state = State::LastAck;
+                self.state = if policy.has_bug(BugName::CloseWaitToClosing) {
+                    State::Closing
+                } else {
+                    State::LastAck
+                };
             }
             State::FinWait1 | State::FinWait2 => {}
             State::Closing | State::LastAck | State::TimeWait => return Err(CallError::Closing),
@@ -805,6 +809,9 @@ impl Connection {
         if !seg.flags.syn() || (seg.flags.fin() && policy.drop_syn_fin) {
             return Arrival::dropped(Disposition::Ignored);
         }
+        if !seg.flags.ack() && policy.has_bug(BugName::IgnoreSynInSynSent) {
+            return Arrival::dropped(Disposition::Ignored);
+        }
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1;
         self.rcv_adv = self.rcv_nxt;
@@ -913,6 +920,12 @@ impl Connection {
             && seg.seq == self.irs
             && seg.ack == self.snd_nxt;
 
+        if seg.flags.rst() && policy.has_bug(BugName::RstAnySeq) {
+            self.reset_by_peer(policy);
+            return Arrival::dropped(Disposition::Reset);
+        }
+        let started_in_fin_wait_1 = self.state == State::FinWait1;
+
         // First: the sequence number.
         if !crossing_synack && !acceptable(seg.seq, seg.len(), self.rcv_nxt, rcv_wnd) {
             let repeated_syn = self.state == State::SynReceived
@@ -1012,7 +1025,14 @@ impl Connection {
         }
 
         // Sixth (URG) is not supported; seventh and eighth: text and FIN.
-        let data = self.on_text_and_fin(policy, now, seg);
+        let fin_ignored = started_in_fin_wait_1
+            && self.state == State::FinWait2
+            && policy.has_bug(BugName::FinWait1IgnoresFinAck);
+        let data = if fin_ignored {
+            &[]
+        } else {
+            self.on_text_and_fin(policy, now, seg)
+        };
         if self.state == State::Closed {
             return Arrival::dropped(Disposition::Reset);
         }
@@ -1055,6 +1075,9 @@ impl Connection {
                     let take = (payload.len() - skip).min(room);
                     data = &payload[skip..skip + take];
                     self.rcv_nxt += take as u32;
+                    if take > 0 && policy.has_bug(BugName::AckOneTooFar) {
+                        self.rcv_nxt += 1;
+                    }
                     self.rcv_unread += take as u32;
                 }
                 // Out of order (not held) or in order: either way, say where we are.
@@ -1086,7 +1109,9 @@ impl Connection {
             // The FIN was already consumed in the others; nothing new can be in order here.
             _ => return,
         };
-        self.rcv_nxt += 1;
+        if !policy.has_bug(BugName::FinNoSeq) {
+            self.rcv_nxt += 1;
+        }
         self.bits.set(Bits::ACK_NOW);
         self.events.0 |= Events::PEER_FIN;
         if next == State::TimeWait {
@@ -1097,6 +1122,10 @@ impl Connection {
     }
 
     fn enter_time_wait(&mut self, policy: &Policy, now: Instant) {
+        if policy.has_bug(BugName::SkipTimeWait) {
+            self.enter_closed();
+            return;
+        }
         self.state = State::TimeWait;
         self.timer = Timer::TimeWait;
         self.retries = 0;
@@ -1107,7 +1136,12 @@ impl Connection {
     /// An acceptable RST arrived (RFC 9293 §3.10.7.4 second).
     fn reset_by_peer(&mut self, policy: &Policy) {
         match self.state {
-            State::SynReceived if self.bits.has(Bits::PASSIVE) => self.return_to_listen(policy),
+            State::SynReceived
+                if self.bits.has(Bits::PASSIVE)
+                    && !policy.has_bug(BugName::PassiveSynReceivedRstCloses) =>
+            {
+                self.return_to_listen(policy);
+            }
             State::SynReceived => self.fail(ConnError::Refused),
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 self.fail(ConnError::Reset);
@@ -1298,7 +1332,9 @@ impl Connection {
         }
         self.retries += 1;
         // RFC 6298 §5.4–5.6; Karn: no RTT sample from a retransmitted segment.
-        self.bits.set(Bits::RETRANSMIT);
+        if !(self.state == State::LastAck && policy.has_bug(BugName::LastAckNoRetransmit)) {
+            self.bits.set(Bits::RETRANSMIT);
+        }
         self.bits.clear(Bits::TIMING);
         if self.snd_una == self.iss {
             self.bits.set(Bits::SYN_RETRANSMITTED);
@@ -1399,11 +1435,14 @@ impl Connection {
         let mut end = self.snd_nxt;
         if self.snd_nxt.in_half_open(self.snd_head, self.snd_end) {
             let unsent = self.snd_end.since(self.snd_nxt);
-            let room = if window_end > self.snd_nxt {
+            let mut room = if window_end > self.snd_nxt {
                 window_end.since(self.snd_nxt)
             } else {
                 0
             };
+            if room > 0 && policy.has_bug(BugName::WindowEdgeOffByOne) {
+                room += 1;
+            }
             end = self.snd_nxt + unsent.min(room).min(u32::from(self.snd_mss));
         }
         let fin_due = self.bits.has(Bits::FIN_QUEUED) && end == self.snd_end && !self.fin_sent();

@@ -11,7 +11,7 @@
 //! carries a new one.
 
 use crate::connection::{Disposition, acceptable, rate_limit_allows};
-use crate::policy::Policy;
+use crate::policy::{BugName, Policy};
 use crate::segment::{Flags, Segment};
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -105,7 +105,9 @@ impl TimeWait {
         }
         if seg.flags.fin() && seg.seq + seg.len() == self.rcv_nxt {
             // The peer did not get our ACK of its FIN: ACK again and restart 2*MSL.
-            self.deadline = now + policy.time_wait;
+            if !policy.has_bug(BugName::TimeWaitNoRestart) {
+                self.deadline = now + policy.time_wait;
+            }
             return TimeWaitVerdict::AckFin;
         }
         if !in_window {
