@@ -1,0 +1,31 @@
+//! # tcp-model: exhaustive model checking of two `tcp-fsm` peers
+//!
+//! A [stateright](https://docs.rs/stateright) model that drives the real core — two
+//! [`tcp_fsm::Connection`]s with their applications' buffers — over a network that loses,
+//! duplicates and reorders segments within per-scenario budgets, with crashes and reboots, old
+//! duplicates from an earlier incarnation, nondeterministic timers, and the applications' calls
+//! (connect, listen, send, shutdown, close, abort, close with unread data) as actions.
+//!
+//! - [`model`]: the [`stateright::Model`] ([`model::TcpModel`]);
+//! - [`scenario`] and [`suite`]: what each row of `check` explores, and its bounds;
+//! - [`properties`]: the safety and quiescence properties over a plain
+//!   [`properties::Observation`], shared with fuzz targets and tests;
+//! - [`sometimes`]: reachability properties;
+//! - [`coverage`]: RFC 9293 Figure 5 transition coverage, as a table and a Graphviz graph;
+//! - [`diagram`] and [`pcap`]: counterexamples as RFC-style sequence diagrams and pcap files;
+//! - [`run`]: checking a scenario and the `check` table.
+
+pub mod coverage;
+pub mod diagram;
+pub mod model;
+pub mod net;
+pub mod pcap;
+pub mod peer;
+pub mod properties;
+pub mod run;
+pub mod scenario;
+pub mod sometimes;
+pub mod suite;
+
+pub use model::{Action, Call, ModelState, TcpModel};
+pub use scenario::Scenario;
