@@ -1,6 +1,7 @@
-//! Socket calls mapped onto the core's [`Endpoint`], until the core's own socket layer
-//! (descriptors, `close` vs `shutdown`, `SO_LINGER`, errno-like errors) lands: this module is
-//! the one place to swap for it.
+//! Socket calls mapped onto the core's [`Endpoint`]. The harness keeps its own per-connection
+//! buffers on a driver thread, so it drives the endpoint rather than the core's descriptor
+//! layer (`tcp_fsm::socket::Stack`), but what `close()` does is decided by the same function
+//! that layer uses, [`close_action`] (Linux's `tcp_close` order):
 //!
 //! | socket call | what the endpoint is told |
 //! |---|---|
@@ -16,7 +17,10 @@
 
 use std::io;
 
-use tcp_fsm::{CallError, ConnError, ConnId, Endpoint, EndpointError, Instant, Policy};
+use tcp_fsm::{
+    CallError, CloseAction, ConnError, ConnId, Duration, Endpoint, EndpointError, Instant, Policy,
+    close_action,
+};
 
 /// How `close()` ends a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,12 +52,22 @@ pub fn close(
     unread: usize,
     linger: Linger,
 ) -> Result<Closed, EndpointError> {
-    let how = if unread > 0 || linger == Linger::Zero {
-        ignore_closed(ep.abort(id))?;
-        Closed::Reset
-    } else {
-        ignore_closed(ep.close(now, id))?;
-        Closed::Orderly
+    let linger = match linger {
+        Linger::Default => None,
+        Linger::Zero => Some(Duration::ZERO),
+    };
+    let unread = u32::try_from(unread).unwrap_or(u32::MAX);
+    // The core's one decision (Linux's `tcp_close` order), shared with its socket layer.
+    let policy = *ep.connection_policy(id).unwrap_or(ep.policy());
+    let how = match close_action(&policy, unread, linger) {
+        CloseAction::Reset => {
+            ignore_closed(ep.abort(id))?;
+            Closed::Reset
+        }
+        CloseAction::Fin => {
+            ignore_closed(ep.close(now, id))?;
+            Closed::Orderly
+        }
     };
     ep.release(now, id)?;
     Ok(how)
