@@ -1,14 +1,13 @@
 //! # tcp-interop: the Linux kernel as a real peer of `tcp-fsm`
 //!
-//! Runs the core's [`Endpoint`](tcp_fsm::Endpoint) as a TCP host on a TUN device inside a
+//! Runs the core's socket layer ([`tcp_fsm::socket::Stack`]) as a TCP host on a TUN device inside a
 //! network namespace made for the purpose, with the kernel's TCP stack (plain `std::net`-style
 //! sockets) as its peer, and records what crossed the wire.
 //!
 //! - [`netns`]: private namespaces (a child process per scenario, under `unshare`), `ip`;
 //! - [`tun`]: the TUN device;
-//! - [`ours`]: our host: endpoint, buffers, driver thread, capture, state log, blocking API;
-//! - [`sockets`]: socket calls mapped onto the endpoint (to be replaced by the core's socket
-//!   layer);
+//! - [`ours`]: our host: the core's socket layer, driver thread, capture, state log, blocking
+//!   calls;
 //! - [`kernel`]: kernel sockets, `ss`, and the `inet_sock_set_state` tracepoint;
 //! - [`peer`]: the traits both stacks implement, so a scenario is written once;
 //! - [`loopback`]: `AF_PACKET` capture for the kernel-vs-kernel runs;
@@ -24,6 +23,5 @@ pub mod netns;
 pub mod ours;
 pub mod pcap;
 pub mod peer;
-pub mod sockets;
 pub mod trace;
 pub mod tun;

@@ -1,28 +1,29 @@
-//! Our stack as a real TCP host: the core's [`Endpoint`] driven over a [`Tun`] device, with
-//! the application's buffers, a blocking socket-like API ([`OursStream`], [`OursListener`]),
-//! a capture of every datagram read from or written to the device, and a log of every state
-//! each connection passes through.
+//! Our stack as a real TCP host: the core's socket layer ([`tcp_fsm::socket::Stack`]: its
+//! descriptors, buffers, `close`/`shutdown`/`SO_LINGER` and errno) driven over a [`Tun`]
+//! device, behind blocking calls ([`OursStream`], [`OursListener`]) that retry while the
+//! non-blocking call answers `EAGAIN`/`EALREADY`, with a capture of every datagram read from or
+//! written to the device, and a log of every state each connection passes through.
 //!
-//! One driver thread owns the clock: it feeds datagrams and timeouts to the endpoint. The
+//! One driver thread owns the clock: it feeds datagrams and timeouts to the stack. The
 //! application's calls run on their own threads, under the same lock, and wait on a condition
-//! variable for what they need (data, room, an event). Time is read from one `std::time::Instant`
-//! origin and handed to the core as its own [`tcp_fsm::Instant`].
+//! variable for what they need (data, room, a connection). Time is read from one
+//! `std::time::Instant` origin and handed to the core as its own [`tcp_fsm::Instant`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use tcp_fsm::socket::{Errno, Fd, Shutdown, SockOpt, Stack as SocketStack};
 use tcp_fsm::wire::{self, PseudoHeader, Repr};
-use tcp_fsm::{ConnError, ConnId, Endpoint, Event, FourTuple, Policy, State};
+use tcp_fsm::{Endpoint, FourTuple, Policy, State};
 
 use crate::ipv4;
 use crate::pcap::Packet;
 use crate::peer::{Listener, Stack, Stream};
-use crate::sockets::{self, Linger};
 use crate::trace::Seg;
 use crate::tun::Tun;
 
@@ -54,49 +55,6 @@ pub struct StateChange {
     pub state: State,
 }
 
-/// An event the endpoint reported.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventRecord {
-    /// When, since the host started.
-    pub at: Duration,
-    /// The connection's addresses.
-    pub tuple: FourTuple,
-    /// The event.
-    pub event: Event,
-}
-
-/// The application's side of one connection: its buffers and what it has been told.
-#[derive(Debug)]
-struct Conn {
-    tuple: FourTuple,
-    /// Queued octets, from the oldest unacknowledged one.
-    send: Vec<u8>,
-    /// Delivered octets the application has not read.
-    recv: VecDeque<u8>,
-    established: bool,
-    peer_fin: bool,
-    error: Option<ConnError>,
-    error_reported: bool,
-    released: bool,
-    last: Option<State>,
-}
-
-impl Conn {
-    fn new(tuple: FourTuple) -> Conn {
-        Conn {
-            tuple,
-            send: Vec::new(),
-            recv: VecDeque::new(),
-            established: false,
-            peer_fin: false,
-            error: None,
-            error_reported: false,
-            released: false,
-            last: None,
-        }
-    }
-}
-
 enum Input {
     Datagram(Vec<u8>),
     Wake,
@@ -104,16 +62,16 @@ enum Input {
 }
 
 struct Inner {
-    ep: Endpoint,
+    stack: SocketStack,
     policy: Policy,
     secret: [u64; 4],
     tun: Arc<Tun>,
     addr: Ipv4Addr,
     origin: Instant,
-    conns: HashMap<ConnId, Conn>,
+    /// Every connection seen so far, with the last state logged for it.
+    watched: Vec<(FourTuple, Option<State>)>,
     capture: Vec<Packet>,
     states: Vec<StateChange>,
-    events: Vec<EventRecord>,
     filter: Option<Filter>,
     held: VecDeque<Vec<u8>>,
     ip_id: u16,
@@ -127,12 +85,25 @@ impl Inner {
         )
     }
 
+    fn new_stack(policy: Policy, secret: [u64; 4], addr: Ipv4Addr) -> SocketStack {
+        let mut stack = SocketStack::new(policy, secret);
+        stack.add_address(IpAddr::V4(addr));
+        stack
+    }
+
     fn record(&mut self, bytes: Vec<u8>, note: Option<&'static str>) {
         self.capture.push(Packet {
             at: self.origin.elapsed(),
             bytes,
             note,
         });
+    }
+
+    /// Logs the states of `tuple`'s connection from now on.
+    fn watch(&mut self, tuple: FourTuple) {
+        if !self.watched.iter().any(|(t, _)| *t == tuple) {
+            self.watched.push((tuple, None));
+        }
     }
 
     /// A datagram from the kernel: captured, filtered, delivered.
@@ -184,94 +155,73 @@ impl Inner {
             remote: SocketAddr::V4(SocketAddrV4::new(d.src, r.src_port)),
         };
         let now = self.now();
-        let routed = self.ep.handle_segment(now, tuple, &r.segment);
-        if let Some(id) = routed.conn {
-            let acked = self.ep.take_acked(id).unwrap_or(0) as usize;
-            let c = self.conns.entry(id).or_insert_with(|| Conn::new(tuple));
-            c.recv.extend(routed.data);
-            c.send.drain(..acked.min(c.send.len()));
+        self.stack.handle_segment(now, tuple, &r.segment);
+        // A passive open makes a connection the application has not seen yet.
+        if self.stack.endpoint().lookup(&tuple).is_some() {
+            self.watch(tuple);
         }
     }
 
-    /// Everything the endpoint wants sent goes to the device; events go to the connections.
+    /// Everything the stack wants sent goes to the device.
     fn flush(&mut self) {
         let now = self.now();
-        while let Some(o) = self.ep.poll_transmit(now) {
-            let (SocketAddr::V4(local), SocketAddr::V4(remote)) = (o.tuple.local, o.tuple.remote)
-            else {
-                continue;
-            };
-            let buf = o
-                .conn
-                .and_then(|id| self.conns.get(&id))
-                .map_or(&[][..], |c| &c.send[..]);
-            let Some(segment) = o.transmit.with_payload(buf) else {
-                eprintln!(
-                    "ours: payload {:?} outside the send buffer",
-                    o.transmit.payload
+        loop {
+            let out = {
+                let Some((tuple, segment)) = self.stack.poll_transmit(now) else {
+                    break;
+                };
+                let (SocketAddr::V4(local), SocketAddr::V4(remote)) = (tuple.local, tuple.remote)
+                else {
+                    continue;
+                };
+                let repr = Repr {
+                    src_port: local.port(),
+                    dst_port: remote.port(),
+                    segment,
+                };
+                let mut out = vec![0u8; ipv4::HEADER_LEN + wire::buffer_len(&repr)];
+                let pseudo = PseudoHeader::V4 {
+                    src: *local.ip(),
+                    dst: *remote.ip(),
+                };
+                let Ok(n) = wire::emit(&repr, Some(&pseudo), &mut out[ipv4::HEADER_LEN..]) else {
+                    continue;
+                };
+                self.ip_id = self.ip_id.wrapping_add(1);
+                ipv4::write_header(
+                    &mut out,
+                    *local.ip(),
+                    *remote.ip(),
+                    ipv4::PROTO_TCP,
+                    n,
+                    self.ip_id,
                 );
-                continue;
+                out
             };
-            let repr = Repr {
-                src_port: local.port(),
-                dst_port: remote.port(),
-                segment,
-            };
-            let mut out = vec![0u8; ipv4::HEADER_LEN + wire::buffer_len(&repr)];
-            let pseudo = PseudoHeader::V4 {
-                src: *local.ip(),
-                dst: *remote.ip(),
-            };
-            let Ok(n) = wire::emit(&repr, Some(&pseudo), &mut out[ipv4::HEADER_LEN..]) else {
-                continue;
-            };
-            self.ip_id = self.ip_id.wrapping_add(1);
-            ipv4::write_header(
-                &mut out,
-                *local.ip(),
-                *remote.ip(),
-                ipv4::PROTO_TCP,
-                n,
-                self.ip_id,
-            );
             if let Err(e) = self.tun.send(&out) {
                 eprintln!("ours: write to TUN failed: {e}");
             }
             self.record(out, None);
         }
-        while let Some((id, event)) = self.ep.poll_event() {
-            let at = self.origin.elapsed();
-            let Some(c) = self.conns.get_mut(&id) else {
-                continue;
-            };
-            match event {
-                Event::Established => c.established = true,
-                Event::PeerFin => c.peer_fin = true,
-                Event::Error(e) => c.error = Some(e),
-                Event::Closed => {}
-            }
-            self.events.push(EventRecord {
-                at,
-                tuple: c.tuple,
-                event,
-            });
-        }
+        // Lingering closes with a timeout are not used by the scenarios; nothing waits on them.
+        while self.stack.poll_event().is_some() {}
         self.observe_states();
     }
 
     fn observe_states(&mut self) {
         let at = self.origin.elapsed();
-        for (&id, c) in &mut self.conns {
-            let state = match self.ep.connection(id) {
+        let ep = self.stack.endpoint();
+        for (tuple, last) in &mut self.watched {
+            let state = match ep.lookup(tuple).and_then(|id| ep.connection(id)) {
                 Some(conn) => conn.state(),
-                None if self.ep.time_wait_entry(&c.tuple).is_some() => State::TimeWait,
+                None if ep.time_wait_entry(tuple).is_some() => State::TimeWait,
                 None => State::Closed,
             };
-            if c.last != Some(state) {
-                c.last = Some(state);
+            if *last != Some(state) {
+                *last = Some(state);
                 self.states.push(StateChange {
                     at,
-                    tuple: c.tuple,
+                    tuple: *tuple,
                     state,
                 });
             }
@@ -280,14 +230,14 @@ impl Inner {
 
     fn on_timers(&mut self) {
         let now = self.now();
-        self.ep.handle_timeout(now);
+        self.stack.handle_timeout(now);
         self.flush();
     }
 
-    /// How long the driver may sleep: until the endpoint's next deadline, at most 100 ms.
+    /// How long the driver may sleep: until the stack's next deadline, at most 100 ms.
     fn sleep_budget(&self) -> Duration {
         let cap = Duration::from_millis(100);
-        match self.ep.poll_timeout() {
+        match self.stack.poll_timeout() {
             Some(t) => {
                 let now = self.now();
                 Duration::from_micros(t.saturating_since(now).as_micros()).min(cap)
@@ -295,6 +245,38 @@ impl Inner {
             None => cap,
         }
     }
+
+    /// The connection behind `tuple`, while it lives.
+    fn connection(&self, tuple: &FourTuple) -> Option<&tcp_fsm::Connection> {
+        let ep = self.stack.endpoint();
+        ep.lookup(tuple).and_then(|id| ep.connection(id))
+    }
+}
+
+/// A socket call's answer, waited on: `Ok` and errors end the wait, `EAGAIN` and `EALREADY`
+/// (the call would block) go on waiting.
+fn blocking<T>(r: Result<T, Errno>) -> Option<io::Result<T>> {
+    match r {
+        Err(Errno::EAGAIN | Errno::EALREADY) => None,
+        other => Some(other.map_err(errno)),
+    }
+}
+
+/// The `io::Error` a socket call's errno becomes, as `std::net` reports the kernel's.
+#[must_use]
+pub fn errno(e: Errno) -> io::Error {
+    let kind = match e {
+        Errno::EPIPE => io::ErrorKind::BrokenPipe,
+        Errno::ECONNRESET => io::ErrorKind::ConnectionReset,
+        Errno::ECONNREFUSED => io::ErrorKind::ConnectionRefused,
+        Errno::ETIMEDOUT => io::ErrorKind::TimedOut,
+        Errno::ENOTCONN => io::ErrorKind::NotConnected,
+        Errno::EADDRINUSE => io::ErrorKind::AddrInUse,
+        Errno::EAGAIN => io::ErrorKind::WouldBlock,
+        Errno::EINVAL => io::ErrorKind::InvalidInput,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e.to_string())
 }
 
 struct Shared {
@@ -327,10 +309,12 @@ impl Shared {
                 secret[2],
                 secret[3],
             ];
-            sockets::crash(&mut g.ep, policy, next);
-            g.secret = next;
+            // Every socket, connection, listener and TIME-WAIT entry is forgotten; the host
+            // comes back with a new ISN secret, as after a reboot.
             g.observe_states();
-            g.conns.clear();
+            g.stack = Inner::new_stack(policy, next, g.addr);
+            g.secret = next;
+            g.watched.clear();
         });
     }
 
@@ -401,16 +385,15 @@ impl Host {
         tun.spawn_reader(tx.clone(), Input::Datagram)?;
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
-                ep: Endpoint::new(policy, secret),
+                stack: Inner::new_stack(policy, secret, addr),
                 policy,
                 secret,
                 tun,
                 addr,
                 origin: Instant::now(),
-                conns: HashMap::new(),
+                watched: Vec::new(),
                 capture: Vec::new(),
                 states: Vec::new(),
-                events: Vec::new(),
                 filter: None,
                 held: VecDeque::new(),
                 ip_id: 0,
@@ -435,47 +418,69 @@ impl Host {
         self.shared.lock().origin
     }
 
-    /// Connects from `local` to `remote`, waiting for ESTABLISHED.
+    /// Connects from `local` to `remote` as a program would: `socket`, `bind`, a non-blocking
+    /// `connect` (`EINPROGRESS`), then `connect` again until it answers `Ok` (`EALREADY`
+    /// meanwhile) or the handshake's error.
     ///
     /// # Errors
     /// `ECONNREFUSED`, `ETIMEDOUT`, `EADDRINUSE`.
     pub fn connect_stream(&self, local: SocketAddr, remote: SocketAddr) -> io::Result<OursStream> {
-        let id = self.shared.call(|g| {
+        let fd = self.shared.call(|g| {
             let now = g.now();
-            let id = g
-                .ep
-                .connect(now, local, remote)
-                .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("connect: {e}")))?;
-            g.conns.insert(id, Conn::new(FourTuple { local, remote }));
-            Ok::<_, io::Error>(id)
-        })?;
-        self.shared.wait(IO_TIMEOUT, |g| {
-            let c = g.conns.get_mut(&id)?;
-            if let Some(e) = c.error {
-                c.error_reported = true;
-                return Some(Err(sockets::conn_error(e)));
+            let fd = g.stack.socket();
+            let started =
+                g.stack
+                    .bind(fd, local)
+                    .and_then(|()| match g.stack.connect(now, fd, remote) {
+                        Err(Errno::EINPROGRESS) | Ok(()) => Ok(()),
+                        Err(e) => Err(e),
+                    });
+            if let Err(e) = started {
+                let _ = g.stack.close(now, fd);
+                return Err(errno(e));
             }
-            c.established.then_some(Ok(()))
+            g.watch(FourTuple { local, remote });
+            Ok(fd)
         })?;
+        let connected = self.shared.wait(IO_TIMEOUT, |g| {
+            let now = g.now();
+            blocking(g.stack.connect(now, fd, remote))
+        });
+        if let Err(e) = connected {
+            self.shared.call(|g| {
+                let now = g.now();
+                let _ = g.stack.close(now, fd);
+            });
+            return Err(e);
+        }
         Ok(OursStream {
             shared: Arc::clone(&self.shared),
-            id,
+            fd,
             tuple: FourTuple { local, remote },
         })
     }
 
-    /// Listens on `local`.
+    /// `socket`, `bind` and `listen(backlog)` on `local`.
     ///
     /// # Errors
     /// `EADDRINUSE`.
     pub fn listen_on(&self, local: SocketAddr, backlog: u32) -> io::Result<OursListener> {
-        self.shared.call(|g| {
-            g.ep.listen(local, backlog)
-                .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("listen: {e}")))
+        let fd = self.shared.call(|g| {
+            let now = g.now();
+            let fd = g.stack.socket();
+            let r = g
+                .stack
+                .bind(fd, local)
+                .and_then(|()| g.stack.listen(fd, backlog));
+            if let Err(e) = r {
+                let _ = g.stack.close(now, fd);
+                return Err(errno(e));
+            }
+            Ok(fd)
         })?;
         Ok(OursListener {
             shared: Arc::clone(&self.shared),
-            local,
+            fd,
         })
     }
 
@@ -515,12 +520,13 @@ impl Host {
         timeout: Duration,
         mut f: impl FnMut(&Endpoint) -> bool,
     ) -> io::Result<()> {
-        self.shared.wait(timeout, |g| f(&g.ep).then_some(Ok(())))
+        self.shared
+            .wait(timeout, |g| f(g.stack.endpoint()).then_some(Ok(())))
     }
 
     /// Runs `f` on the endpoint (for inspection).
     pub fn with_endpoint<T>(&self, f: impl FnOnce(&Endpoint) -> T) -> T {
-        f(&self.shared.lock().ep)
+        f(self.shared.lock().stack.endpoint())
     }
 
     /// The state of our connection on `tuple`: live, TIME-WAIT entry, or `None` (CLOSED, no
@@ -545,12 +551,6 @@ impl Host {
     #[must_use]
     pub fn states(&self) -> Vec<StateChange> {
         self.shared.lock().states.clone()
-    }
-
-    /// Every event the endpoint reported so far.
-    #[must_use]
-    pub fn events(&self) -> Vec<EventRecord> {
-        self.shared.lock().events.clone()
     }
 
     /// Arriving segments whose checksum failed.
@@ -610,11 +610,11 @@ impl Stack for Host {
     }
 }
 
-/// A listening address of ours.
+/// A listening socket of ours.
 #[derive(Clone)]
 pub struct OursListener {
     shared: Arc<Shared>,
-    local: SocketAddr,
+    fd: Fd,
 }
 
 impl OursListener {
@@ -626,27 +626,24 @@ impl OursListener {
         self.accept_within(IO_TIMEOUT)
     }
 
-    /// The next established connection, waiting up to `timeout`.
+    /// The next established connection (`accept`, retried while it answers `EAGAIN`), waiting
+    /// up to `timeout`.
     ///
     /// # Errors
     /// `ETIMEDOUT`.
     pub fn accept_within(&self, timeout: Duration) -> io::Result<OursStream> {
-        let local = self.local;
-        let id = self.shared.wait(timeout, |g| g.ep.accept(local).map(Ok))?;
-        let tuple = self.shared.call(|g| {
-            let tuple = g.ep.tuple(id).unwrap_or(FourTuple {
-                local,
-                remote: local,
-            });
-            g.conns
-                .entry(id)
-                .or_insert_with(|| Conn::new(tuple))
-                .established = true;
-            tuple
-        });
+        let listener = self.fd;
+        let (fd, tuple) = self.shared.wait(timeout, |g| {
+            let accepted = blocking(g.stack.accept(listener))?;
+            Some(accepted.and_then(|(fd, _peer)| {
+                let tuple = g.stack.tuple(fd).map_err(errno)?;
+                g.watch(tuple);
+                Ok((fd, tuple))
+            }))
+        })?;
         Ok(OursStream {
             shared: Arc::clone(&self.shared),
-            id,
+            fd,
             tuple,
         })
     }
@@ -658,10 +655,10 @@ impl Listener for OursListener {
     }
 }
 
-/// A connection of ours, with a socket's blocking calls.
+/// A connected socket of ours, with blocking calls.
 pub struct OursStream {
     shared: Arc<Shared>,
-    id: ConnId,
+    fd: Fd,
     tuple: FourTuple,
 }
 
@@ -677,9 +674,8 @@ impl OursStream {
     pub fn unread(&self) -> usize {
         self.shared
             .lock()
-            .conns
-            .get(&self.id)
-            .map_or(0, |c| c.recv.len())
+            .connection(&self.tuple)
+            .map_or(0, |c| c.unread() as usize)
     }
 
     /// The connection's TCB variables, while it lives.
@@ -687,98 +683,61 @@ impl OursStream {
     pub fn status(&self) -> Option<tcp_fsm::Status> {
         self.shared
             .lock()
-            .ep
-            .connection(self.id)
+            .connection(&self.tuple)
             .map(tcp_fsm::Connection::status)
     }
 
-    fn close_with(self, linger: Linger) {
-        let id = self.id;
+    /// `close`, after setting `SO_LINGER` as asked.
+    fn close_with(self, linger: Option<SockOpt>) {
+        let fd = self.fd;
         self.shared.call(|g| {
             let now = g.now();
-            let unread = g.conns.get(&id).map_or(0, |c| c.recv.len());
-            let _ = sockets::close(&mut g.ep, now, id, unread, linger);
-            if let Some(c) = g.conns.get_mut(&id) {
-                c.released = true;
-                c.recv.clear();
+            if let Some(opt) = linger {
+                let _ = g.stack.setsockopt(now, fd, opt);
             }
+            let _ = g.stack.close(now, fd);
         });
     }
 }
 
 impl Stream for OursStream {
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        let id = self.id;
+        let fd = self.fd;
         let mut done = 0;
         self.shared.wait(IO_TIMEOUT, |g| {
-            loop {
-                let c = g.conns.get_mut(&id)?;
-                if let Some(e) = c.error {
-                    if c.error_reported {
-                        return Some(Err(sockets::send_error(tcp_fsm::EndpointError::Call(
-                            tcp_fsm::CallError::Closing,
-                        ))));
-                    }
-                    c.error_reported = true;
-                    return Some(Err(sockets::conn_error(e)));
-                }
-                if done == data.len() {
-                    return Some(Ok(()));
-                }
-                match g.ep.send(id, data.len() - done) {
-                    Ok(0) => return None,
+            while done < data.len() {
+                match blocking(g.stack.send(fd, &data[done..]))? {
                     Ok(n) => {
-                        if let Some(c) = g.conns.get_mut(&id) {
-                            c.send.extend_from_slice(&data[done..done + n]);
-                        }
                         done += n;
                         g.flush();
                     }
-                    Err(e) => return Some(Err(sockets::send_error(e))),
+                    Err(e) => return Some(Err(e)),
                 }
             }
+            Some(Ok(()))
         })
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let id = self.id;
-        self.shared.wait(IO_TIMEOUT, |g| {
-            let Some(c) = g.conns.get_mut(&id) else {
-                return Some(Err(io::Error::new(io::ErrorKind::NotConnected, "ENOTCONN")));
-            };
-            if !c.recv.is_empty() {
-                let n = buf.len().min(c.recv.len());
-                for (d, s) in buf.iter_mut().zip(c.recv.drain(..n)) {
-                    *d = s;
-                }
-                let _ = g.ep.recv(id, n);
-                return Some(Ok(n));
-            }
-            if let Some(e) = c.error {
-                if !c.error_reported {
-                    c.error_reported = true;
-                    return Some(Err(sockets::conn_error(e)));
-                }
-                return Some(Ok(0));
-            }
-            c.peer_fin.then_some(Ok(0))
-        })
+        let fd = self.fd;
+        self.shared
+            .wait(IO_TIMEOUT, |g| blocking(g.stack.recv(fd, buf)))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        let id = self.id;
+        let fd = self.fd;
         self.shared.call(|g| {
             let now = g.now();
-            sockets::shutdown_write(&mut g.ep, now, id)
+            g.stack.shutdown(now, fd, Shutdown::Write).map_err(errno)
         })
     }
 
     fn close(self: Box<Self>) {
-        self.close_with(Linger::Default);
+        self.close_with(None);
     }
 
     fn close_linger0(self: Box<Self>) {
-        self.close_with(Linger::Zero);
+        self.close_with(Some(SockOpt::Linger(Some(tcp_fsm::Duration::ZERO))));
     }
 
     fn vanish(self: Box<Self>) {
