@@ -11,6 +11,10 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// `arbitrary` (a fuzzing-only feature) needs std: the crate itself does, and its derive expands
+// to `::std` paths. Without the feature the core stays `no_std`.
+#[cfg(all(feature = "arbitrary", not(test)))]
+extern crate std;
 
 pub mod close;
 pub mod connection;
