@@ -14,18 +14,29 @@
 //! - [`coverage`]: RFC 9293 Figure 5 transition coverage, as a table and a Graphviz graph;
 //! - [`diagram`] and [`pcap`]: counterexamples as RFC-style sequence diagrams and pcap files;
 //! - [`run`]: checking a scenario and the `check` table.
+//!
+//! Everything that needs stateright (the model, its runs, reachability, coverage and diagrams
+//! of its paths) is behind the default feature `checker`; with `default-features = false` the
+//! crate is [`properties`] plus the network and scenario data, which the `pair` fuzz target
+//! uses.
 
+#[cfg(feature = "checker")]
 pub mod coverage;
+#[cfg(feature = "checker")]
 pub mod diagram;
+#[cfg(feature = "checker")]
 pub mod model;
 pub mod net;
 pub mod pcap;
 pub mod peer;
 pub mod properties;
+#[cfg(feature = "checker")]
 pub mod run;
 pub mod scenario;
+#[cfg(feature = "checker")]
 pub mod sometimes;
 pub mod suite;
 
+#[cfg(feature = "checker")]
 pub use model::{Action, Call, ModelState, TcpModel};
 pub use scenario::Scenario;
