@@ -10,6 +10,10 @@
 //! | `listener` | many 4-tuples against one listening endpoint           | [`listener`]      |
 //! | `empty`    | nothing: the harness's own speed limit                 |                   |
 //!
+//! The two-peer properties the `pair` target checks are the model's, `tcp_model::properties`
+//! (the model crate without its `checker` feature): written once, for the model checker, this
+//! target and the tests.
+//!
 //! Oracle failures are panics whose message starts with `oracle failed`, which libFuzzer
 //! reports as crashes.
 
@@ -21,7 +25,6 @@ pub mod observe;
 pub mod pair;
 pub mod pcap;
 pub mod policies;
-pub mod properties;
 pub mod segments;
 pub mod wire_target;
 

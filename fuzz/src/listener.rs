@@ -20,7 +20,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use arbitrary::{Arbitrary, Unstructured};
 use tcp_fsm::{
-    ConnId, Duration, Endpoint, Flags, FourTuple, Instant, Options, Policy, SeqNum, Segment, State,
+    ConnId, Duration, Endpoint, Flags, FourTuple, Instant, Options, Policy, Segment, SeqNum, State,
     SynCookies,
 };
 
@@ -162,7 +162,7 @@ impl<'a> Arbitrary<'a> for ListenerOp {
             }
             10 => ListenerOp::Raw {
                 client: byte(u),
-                flags: Flags(byte(u)),
+                flags: Flags::arbitrary(u).unwrap_or_default(),
                 seq: u32le(u),
                 ack: u32le(u),
             },
@@ -214,7 +214,10 @@ impl Encode for ListenerOp {
                 offset,
                 ack,
             } => {
-                w.byte(7).byte(client).byte(offset as u8).byte(u8::from(ack));
+                w.byte(7)
+                    .byte(client)
+                    .byte(offset as u8)
+                    .byte(u8::from(ack));
             }
             ListenerOp::Data { client, len, fin } => {
                 w.byte(8).byte(client).byte(len).byte(u8::from(fin));
@@ -408,7 +411,8 @@ impl<O: Observer> Sim<'_, O> {
 
     fn send(&mut self, client: u8, seg: &Segment<'_>) {
         let t = tuple(client);
-        self.obs.segment(self.now, client_addr(client), LISTEN_ADDR, seg);
+        self.obs
+            .segment(self.now, client_addr(client), LISTEN_ADDR, seg);
         let had = self.synchronized(client);
         let routed = self.ep.handle_segment(self.now, t, seg);
         if O::ENABLED {
@@ -468,14 +472,18 @@ impl<O: Observer> Sim<'_, O> {
         }
         while let Some((id, e)) = self.ep.poll_event() {
             if O::ENABLED {
-                self.obs.note(self.now, format_args!("event {e:?} on {id:?}"));
+                self.obs
+                    .note(self.now, format_args!("event {e:?} on {id:?}"));
             }
         }
         self.check_bounds();
     }
 
     fn check_bounds(&self) {
-        let syn_limit = self.backlog.max(1).min(self.policy.max_syn_backlog) as usize;
+        // Linux 6.x, as the core documents it: each queue counts as full once it holds more
+        // than its bound, so it may hold one more than the bound (`min(backlog,
+        // max_syn_backlog)` for the SYN queue).
+        let syn_limit = self.backlog.min(self.policy.max_syn_backlog) as usize + 1;
         let accept_limit = self.backlog as usize + 1;
         let (mut syn_q, mut accept_q) = (0usize, 0usize);
         for i in 0..=255u8 {
@@ -576,7 +584,11 @@ impl<O: Observer> Sim<'_, O> {
                 let seg = Segment {
                     seq: SeqNum(c.snd_nxt.0.wrapping_add(offset as i32 as u32)),
                     ack: c.server_iss.map_or(SeqNum(0), |s| s + 1),
-                    flags: if ack { Flags::RST | Flags::ACK } else { Flags::RST },
+                    flags: if ack {
+                        Flags::RST | Flags::ACK
+                    } else {
+                        Flags::RST
+                    },
                     ..Segment::default()
                 };
                 self.send(client, &seg);
@@ -615,7 +627,10 @@ impl<O: Observer> Sim<'_, O> {
             }
             ListenerOp::Accept => {
                 if let Some(id) = self.ep.accept(SocketAddr::V4(LISTEN_ADDR)) {
-                    let c = self.ep.connection(id).expect("accept returns a live connection");
+                    let c = self
+                        .ep
+                        .connection(id)
+                        .expect("accept returns a live connection");
                     let state = c.state();
                     let ok = match state {
                         State::Listen | State::SynSent | State::SynReceived => false,
@@ -623,7 +638,8 @@ impl<O: Observer> Sim<'_, O> {
                         _ => true,
                     };
                     if O::ENABLED {
-                        self.obs.note(self.now, format_args!("accept -> {id:?} in {state}"));
+                        self.obs
+                            .note(self.now, format_args!("accept -> {id:?} in {state}"));
                     }
                     if !ok {
                         self.fail(format_args!("accept returned a connection in {state}"));
@@ -646,7 +662,8 @@ impl<O: Observer> Sim<'_, O> {
                         }
                     };
                     if O::ENABLED {
-                        self.obs.note(self.now, format_args!("{call:?} on {id:?} -> {r:?}"));
+                        self.obs
+                            .note(self.now, format_args!("{call:?} on {id:?} -> {r:?}"));
                     }
                     // The caller's send buffer is not modelled: drop what is acknowledged.
                     let _ = self.ep.take_acked(id);
@@ -670,7 +687,8 @@ impl<O: Observer> Sim<'_, O> {
                 let _ = self.ep.unlisten(local);
                 let _ = self.ep.listen(local, self.backlog);
                 if O::ENABLED {
-                    self.obs.note(self.now, format_args!("unlisten, listen again"));
+                    self.obs
+                        .note(self.now, format_args!("unlisten, listen again"));
                 }
                 self.after(None);
             }
@@ -684,7 +702,10 @@ pub fn run<O: Observer>(data: &[u8], obs: &mut O, scratch: &mut Vec<u8>) {
     let header = ListenerHeader::read(&mut u);
     let policy = header.endpoint_policy();
     let mut ep = Endpoint::new(policy, [1, 2, 3, 4]);
-    if ep.listen(SocketAddr::V4(LISTEN_ADDR), header.backlog).is_err() {
+    if ep
+        .listen(SocketAddr::V4(LISTEN_ADDR), header.backlog)
+        .is_err()
+    {
         panic!("oracle failed: the first listen() was refused");
     }
     if O::ENABLED {

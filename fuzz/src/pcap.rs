@@ -40,7 +40,13 @@ impl Pcap {
     }
 
     /// Appends one segment as an IPv4 packet from `src` to `dst`, timestamped `now`.
-    pub fn record(&mut self, now: Instant, src: SocketAddrV4, dst: SocketAddrV4, seg: &Segment<'_>) {
+    pub fn record(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        seg: &Segment<'_>,
+    ) {
         let repr = Repr {
             src_port: src.port(),
             dst_port: dst.port(),
@@ -122,7 +128,11 @@ mod tests {
         let bytes = p.bytes();
         assert_eq!(bytes.len(), 24 + 16 + 40);
         let ip = &bytes[40..60];
-        assert_eq!(ipv4_checksum(ip), 0, "a header with its checksum sums to zero");
+        assert_eq!(
+            ipv4_checksum(ip),
+            0,
+            "a header with its checksum sums to zero"
+        );
         let parsed = wire::parse(
             &bytes[60..],
             Some(&PseudoHeader::V4 {

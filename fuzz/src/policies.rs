@@ -1,9 +1,9 @@
 //! Policies chosen by the input: a profile, a few knobs turned, or (rarely) any `Policy` at all.
 
-use arbitrary::Unstructured;
-use tcp_fsm::{Duration, Keepalive, Policy, SynCookies};
+use arbitrary::{Arbitrary, Unstructured};
+use tcp_fsm::{Duration, Keepalive, Policy};
 
-use crate::input::{Writer, byte, u16le, u32le};
+use crate::input::{Writer, byte};
 
 /// The first octet's profile (bits 0-2).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -139,55 +139,41 @@ pub fn apply(mut p: Policy, knobs: u8) -> Policy {
     p
 }
 
-/// Any `Policy`, every field from the input.
-///
-/// The core's `arbitrary` feature would derive this, but it does not compile today (the derive
-/// expands to `::std::thread_local!` in a `no_std` crate), so the fuzz crate reads the fields
-/// itself.
+/// The longest duration [`any_policy`] keeps: about 19 hours (2^32 * 16 us). Any longer and
+/// `now + d` saturates to `Instant::NEVER`, which the core reads as "no timer armed": a
+/// TIME-WAIT of 584,000 years that the oracles would take for one that never ends.
+pub const MAX_POLICY_DURATION: Duration = Duration::from_micros((1 << 32) * 16);
+
+/// Any `Policy`, every field from the input: the core's derived `Arbitrary` (feature
+/// `arbitrary`), with every duration taken modulo [`MAX_POLICY_DURATION`] and the send buffer
+/// capped at 256 KiB (a larger buffer only makes an execution slower: one step may send the
+/// whole buffer in 48-octet segments).
 pub fn any_policy(u: &mut Unstructured<'_>) -> Policy {
-    let dur = |u: &mut Unstructured<'_>| Duration::from_micros(u64::from(u32le(u)) * 16);
-    let opt_dur = |u: &mut Unstructured<'_>| {
-        let d = dur(u);
-        (byte(u) & 1 == 1).then_some(d)
+    // The derive reads fields in declaration order and zero-fills once the data runs out, so it
+    // never fails; the fallback is for form's sake.
+    let mut p = Policy::arbitrary(u).unwrap_or(Policy::LINUX);
+    let bound = |d: &mut Duration| {
+        *d = Duration::from_micros(d.as_micros() % (MAX_POLICY_DURATION.as_micros() + 1));
     };
-    let flags = u16le(u);
-    let bit = |i: u32| flags & (1 << i) != 0;
-    Policy {
-        time_wait: dur(u),
-        fin_wait2_timeout: opt_dur(u),
-        initial_rto: dur(u),
-        min_rto: dur(u),
-        max_rto: dur(u),
-        syn_retries: byte(u),
-        synack_retries: byte(u),
-        retries: byte(u),
-        user_timeout: opt_dur(u),
-        keepalive: bit(0).then(|| Keepalive {
-            idle: dur(u),
-            interval: dur(u),
-            probes: byte(u),
-        }),
-        mss: u16le(u),
-        default_peer_mss: u16le(u),
-        recv_buffer: u32le(u),
-        // At most 256 KiB: a larger buffer only makes an execution slower (one step may send
-        // the whole buffer in 48-octet segments).
-        send_buffer: u32le(u) % (256 * 1024 + 1),
-        window_scaling: bit(1),
-        rfc1337: bit(2),
-        time_wait_reuse: bit(3),
-        invalid_ratelimit: dur(u),
-        rst_carries_ack: bit(4),
-        drop_syn_fin: bit(5),
-        syn_rto_fallback: bit(6),
-        max_syn_backlog: u32le(u),
-        somaxconn: u32le(u),
-        syn_cookies: match byte(u) % 3 {
-            0 => SynCookies::Off,
-            1 => SynCookies::WhenFull,
-            _ => SynCookies::Always,
-        },
-        abort_on_overflow: bit(7),
-        max_time_wait: u32le(u),
+    for d in [
+        &mut p.time_wait,
+        &mut p.initial_rto,
+        &mut p.min_rto,
+        &mut p.max_rto,
+        &mut p.invalid_ratelimit,
+    ] {
+        bound(d);
     }
+    for d in [&mut p.fin_wait2_timeout, &mut p.user_timeout]
+        .into_iter()
+        .flatten()
+    {
+        bound(d);
+    }
+    if let Some(k) = &mut p.keepalive {
+        bound(&mut k.idle);
+        bound(&mut k.interval);
+    }
+    p.send_buffer %= 256 * 1024 + 1;
+    p
 }

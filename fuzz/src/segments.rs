@@ -15,8 +15,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use arbitrary::{Arbitrary, Unstructured};
 use tcp_fsm::wire::{self, PseudoHeader, Repr};
 use tcp_fsm::{
-    CallError, Cause, Connection, Duration, EDGES, Event, Flags, Instant, Options, Policy, SeqNum,
-    Segment, State, Status, Timestamps, Transmit,
+    CallError, Cause, Connection, Duration, Event, Flags, Instant, Options, Policy, Segment,
+    SeqNum, State, Status, Timestamps, Transmit,
 };
 
 use crate::input::{Encode, PATTERN, Writer, byte, u16le, u32le};
@@ -141,7 +141,10 @@ impl Header {
     /// Writes a header (the policy must not be [`Profile::Arbitrary`]).
     pub fn write(&self, w: &mut Writer) {
         PolicyChoice::write(self.policy.profile, self.policy.knobs, w);
-        let s = Start::ALL.iter().position(|&s| s == self.start).unwrap_or(0) as u8;
+        let s = Start::ALL
+            .iter()
+            .position(|&s| s == self.start)
+            .unwrap_or(0) as u8;
         w.byte(s | if self.passive { 0x80 } else { 0 });
         w.u32le(self.iss).u32le(self.peer_iss);
         let o = u8::from(self.peer_options.mss.is_some())
@@ -222,7 +225,8 @@ pub struct SegOp {
 
 impl SegOp {
     fn read(u: &mut Unstructured<'_>) -> SegOp {
-        let flags = Flags(byte(u));
+        // Any control bits: the core's derived `Arbitrary` (one octet, as `write` emits it).
+        let flags = Flags::arbitrary(u).unwrap_or_default();
         let seq = SeqSel::read(u);
         let ack = SeqSel::read(u);
         let window = match byte(u) % 4 {
@@ -284,10 +288,9 @@ pub fn read_options(u: &mut Unstructured<'_>) -> Options {
             }
             o.sack_permitted = mask & 4 != 0;
             if mask & 8 != 0 {
-                o.timestamps = Some(Timestamps {
-                    value: u32le(u),
-                    echo: u32le(u),
-                });
+                // TSval then TSecr, little-endian: the derived `Arbitrary`, as `write_options`
+                // emits it.
+                o.timestamps = Timestamps::arbitrary(u).ok();
             }
         }
     }
@@ -361,11 +364,11 @@ fn read_duration(u: &mut Unstructured<'_>) -> Duration {
 
 fn write_duration(d: Duration, w: &mut Writer) {
     let us = d.as_micros();
-    if us % 60_000_000 == 0 && us / 60_000_000 <= 255 {
+    if us.is_multiple_of(60_000_000) && us / 60_000_000 <= 255 {
         w.byte(2).byte((us / 60_000_000) as u8);
-    } else if us % 1_000_000 == 0 && us / 1_000_000 <= 255 {
+    } else if us.is_multiple_of(1_000_000) && us / 1_000_000 <= 255 {
         w.byte(1).byte((us / 1_000_000) as u8);
-    } else if us % 1000 == 0 && us / 1000 <= 255 {
+    } else if us.is_multiple_of(1000) && us / 1000 <= 255 {
         w.byte(0).byte((us / 1000) as u8);
     } else {
         w.byte(3).u32le(u32::try_from(us).unwrap_or(u32::MAX));
@@ -495,11 +498,7 @@ impl StepCause<'_> {
 pub fn edge_exists(from: State, to: State, cause: Cause) -> bool {
     let known_gap = crate::known::F3_SYN_RECEIVED_TO_CLOSING
         && (from, to, cause) == (State::SynReceived, State::Closing, Cause::Segment);
-    known_gap
-        || from == to
-        || EDGES
-            .iter()
-            .any(|e| e.from == from && e.to == to && e.cause == cause)
+    known_gap || tcp_model::properties::step_allowed(from, to, cause).is_ok()
 }
 
 /// One connection, the mirror of the caller's buffers (lengths only), a clock, and the oracles.
@@ -600,7 +599,11 @@ impl<'o, O: Observer> Harness<'o, O> {
         };
         if !matches!(
             before.state,
-            State::SynSent | State::SynReceived | State::Established | State::FinWait1 | State::FinWait2
+            State::SynSent
+                | State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
         ) {
             self.fail(format_args!(
                 "data delivered in {} from {seg}",
@@ -652,7 +655,10 @@ impl<'o, O: Observer> Harness<'o, O> {
         match r {
             Ok(n) => {
                 if let Some(e) = want {
-                    self.fail(format_args!("SEND in {} accepted, documented {e:?}", before.state));
+                    self.fail(format_args!(
+                        "SEND in {} accepted, documented {e:?}",
+                        before.state
+                    ));
                 }
                 if n > len {
                     self.fail(format_args!("SEND {len} took {n}"));
@@ -681,12 +687,16 @@ impl<'o, O: Observer> Harness<'o, O> {
         };
         let r = self.conn.recv(&self.policy, len);
         if O::ENABLED {
-            self.obs.note(self.now, format_args!("RECEIVE {len} -> {r:?}"));
+            self.obs
+                .note(self.now, format_args!("RECEIVE {len} -> {r:?}"));
         }
         match r {
             Ok(()) => {
                 if len > self.unread as usize {
-                    self.fail(format_args!("RECEIVE {len} accepted with {} unread", self.unread));
+                    self.fail(format_args!(
+                        "RECEIVE {len} accepted with {} unread",
+                        self.unread
+                    ));
                 }
                 self.unread -= len as u32;
             }
@@ -723,7 +733,10 @@ impl<'o, O: Observer> Harness<'o, O> {
             _ => Ok(()),
         };
         if r != want {
-            self.fail(format_args!("CLOSE in {} returned {r:?}, documented {want:?}", before.state));
+            self.fail(format_args!(
+                "CLOSE in {} returned {r:?}, documented {want:?}",
+                before.state
+            ));
         }
         if r.is_err() {
             self.refused_call_changes_nothing(&before_conn, "CLOSE");
@@ -751,7 +764,10 @@ impl<'o, O: Observer> Harness<'o, O> {
         if r.is_err() {
             self.refused_call_changes_nothing(&before_conn, "ABORT");
         } else if self.conn.state() != State::Closed {
-            self.fail(format_args!("ABORT left the connection in {}", self.conn.state()));
+            self.fail(format_args!(
+                "ABORT left the connection in {}",
+                self.conn.state()
+            ));
         }
         self.after(StepCause::Call { abort: true }, &before);
     }
@@ -798,7 +814,10 @@ impl<'o, O: Observer> Harness<'o, O> {
         let before = self.conn.status();
         self.conn.handle_timeout(&self.policy, self.now);
         if O::ENABLED {
-            self.obs.note(self.now, format_args!("timers run ({:?} armed)", before.timer));
+            self.obs.note(
+                self.now,
+                format_args!("timers run ({:?} armed)", before.timer),
+            );
         }
         self.after(StepCause::Timeout, &before);
     }
@@ -858,7 +877,9 @@ impl<'o, O: Observer> Harness<'o, O> {
     fn check_event(&self, event: Event) {
         let state = self.conn.state();
         let ok = match event {
-            Event::Established => !matches!(state, State::Listen | State::SynSent | State::SynReceived),
+            Event::Established => {
+                !matches!(state, State::Listen | State::SynSent | State::SynReceived)
+            }
             Event::PeerFin => state.remote_closed() || state == State::Closed,
             Event::Error(_) => state == State::Closed && self.conn.error().is_some(),
             Event::Closed => state == State::Closed,
@@ -919,7 +940,9 @@ impl<'o, O: Observer> Harness<'o, O> {
                 ));
             }
             if seg.flags.fin() && !self.conn.fin_queued() {
-                self.fail(format_args!("{state_at} sent a FIN nobody asked for: {seg}"));
+                self.fail(format_args!(
+                    "{state_at} sent a FIN nobody asked for: {seg}"
+                ));
             }
             if plen > 0 && !state_at.is_synchronized() {
                 self.fail(format_args!("{state_at} sent data: {seg}"));
@@ -941,19 +964,18 @@ impl<'o, O: Observer> Harness<'o, O> {
     fn check_rst(&self, cause: StepCause<'_>, st: &Status, seg: &Segment<'_>) {
         let ok = match cause {
             StepCause::Segment(input) => {
-                if input.flags.rst() {
-                    self.fail(format_args!("a RST {seg} answered the RST {input}"));
+                if let Err(v) = tcp_model::properties::no_rst_for_rst(input, seg) {
+                    self.fail(format_args!("{v}"));
                 }
                 // RFC 9293 §3.10.7.1 (and the bad-ACK answers of SYN-SENT, SYN-RECEIVED and
                 // LISTEN, and Linux's reset of data after close, which use it).
-                let reply = if input.flags.ack() {
+                if input.flags.ack() {
                     seg.flags == Flags::RST && seg.seq == input.ack
                 } else {
                     seg.flags == (Flags::RST | Flags::ACK)
                         && seg.seq == SeqNum(0)
                         && seg.ack == input.seq + input.len()
-                };
-                reply
+                }
             }
             StepCause::Call { abort: true } | StepCause::Timeout => {
                 // ABORT (and a keepalive that gave up): <SEQ=SND.NXT><CTL=RST>, maybe with ACK.
@@ -976,7 +998,8 @@ impl<'o, O: Observer> Harness<'o, O> {
                 cause.kind()
             ));
         }
-        let same_incarnation = !matches!(from, State::Listen | State::SynSent) && to != State::Listen;
+        let same_incarnation =
+            !matches!(from, State::Listen | State::SynSent) && to != State::Listen;
         if same_incarnation {
             if after.rcv_nxt < before.rcv_nxt {
                 self.fail(format_args!(
@@ -999,11 +1022,8 @@ impl<'o, O: Observer> Harness<'o, O> {
 
     fn check_status(&self, st: &Status) {
         let state = st.state;
-        if !st.snd_una.in_closed(st.iss, st.snd_nxt) {
-            self.fail(format_args!(
-                "not ISS <= SND.UNA <= SND.NXT: {} {} {}",
-                st.iss, st.snd_una, st.snd_nxt
-            ));
+        if let Err(v) = tcp_model::properties::send_sequence(st) {
+            self.fail(format_args!("{v}"));
         }
         let in_flight = st.snd_nxt.since(st.snd_una);
         if u64::from(in_flight) > u64::from(self.policy.send_buffer) + 2 {
@@ -1016,10 +1036,14 @@ impl<'o, O: Observer> Harness<'o, O> {
             ));
         }
         if st.unread > self.policy.recv_buffer {
-            self.fail(format_args!("{} unread in a buffer of {}", st.unread, self.policy.recv_buffer));
+            self.fail(format_args!(
+                "{} unread in a buffer of {}",
+                st.unread, self.policy.recv_buffer
+            ));
         }
         let buffered = self.conn.send_buffered();
-        if buffered != self.buffered || (buffered > self.policy.send_buffer) || st.unsent > buffered {
+        if buffered != self.buffered || (buffered > self.policy.send_buffer) || st.unsent > buffered
+        {
             self.fail(format_args!(
                 "send buffer: connection {buffered}, caller {}, unsent {}, limit {}",
                 self.buffered, st.unsent, self.policy.send_buffer
@@ -1068,7 +1092,12 @@ impl<'o, O: Observer> Harness<'o, O> {
 
 /// Emits `seg` from `src` to `dst` under an IPv4 pseudo-header and parses it back; panics if
 /// the result differs.
-pub fn wire_round_trip(scratch: &mut Vec<u8>, seg: &Segment<'_>, src: SocketAddrV4, dst: SocketAddrV4) {
+pub fn wire_round_trip(
+    scratch: &mut Vec<u8>,
+    seg: &Segment<'_>,
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+) {
     let repr = Repr {
         src_port: src.port(),
         dst_port: dst.port(),
@@ -1088,7 +1117,10 @@ pub fn wire_round_trip(scratch: &mut Vec<u8>, seg: &Segment<'_>, src: SocketAddr
     };
     match wire::parse(&scratch[..n], Some(&pseudo)) {
         Ok(back) if back == repr => {}
-        Ok(back) => panic!("oracle failed: {seg} came back from the wire as {:?}", back.segment),
+        Ok(back) => panic!(
+            "oracle failed: {seg} came back from the wire as {:?}",
+            back.segment
+        ),
         Err(e) => panic!("oracle failed: emitted segment {seg} does not parse: {e}"),
     }
 }
@@ -1137,9 +1169,13 @@ fn reach_state<'o, O: Observer>(
         Start::Closed | Start::Listen | Start::SynReceivedPassive => {
             Harness::new(Connection::listen(&policy, iss), policy, T0, obs, scratch)
         }
-        Start::SynSent | Start::SynReceivedActive => {
-            Harness::new(Connection::connect(&policy, T0, iss), policy, T0, obs, scratch)
-        }
+        Start::SynSent | Start::SynReceivedActive => Harness::new(
+            Connection::connect(&policy, T0, iss),
+            policy,
+            T0,
+            obs,
+            scratch,
+        ),
         Start::Established if header.passive => {
             let mut h = reach_state(Start::SynReceivedPassive, header, obs, scratch);
             let ack = peer_segment(&h, Flags::ACK, iss + 1);

@@ -142,7 +142,10 @@ pub fn check(bytes: &[u8], pseudo: Option<&PseudoHeader>) {
                 assert!(wire::verify(p, &out), "re-emitted bytes verify");
             }
             let again = wire::parse(&out, pseudo).expect("re-emitted bytes parse");
-            assert_eq!(again, repr, "accepted header re-emits to bytes that parse the same");
+            assert_eq!(
+                again, repr,
+                "accepted header re-emits to bytes that parse the same"
+            );
             let mut out2 = vec![0u8; needed];
             let _ = wire::emit(&again, pseudo, &mut out2);
             assert_eq!(out, out2, "emit(parse(emit(x))) == emit(x)");
@@ -153,7 +156,10 @@ pub fn check(bytes: &[u8], pseudo: Option<&PseudoHeader>) {
                     wire::emit(&repr, pseudo, &mut short),
                     Err(wire::EmitError::BufferTooSmall { .. })
                 ));
-                assert!(short.iter().all(|&b| b == 0xAA), "a failed emit writes nothing");
+                assert!(
+                    short.iter().all(|&b| b == 0xAA),
+                    "a failed emit writes nothing"
+                );
             }
         }
         Err(e) => match expected {
@@ -225,7 +231,9 @@ pub fn reference(bytes: &[u8], pseudo: Option<&PseudoHeader>) -> Result<Options,
             at: i,
         };
         match kind {
-            option::MSS if body.len() == 2 => out.mss = Some(u16::from_be_bytes([body[0], body[1]])),
+            option::MSS if body.len() == 2 => {
+                out.mss = Some(u16::from_be_bytes([body[0], body[1]]))
+            }
             option::WINDOW_SCALE if body.len() == 1 => out.window_scale = Some(body[0]),
             option::SACK_PERMITTED if body.is_empty() => out.sack_permitted = true,
             option::TIMESTAMPS if body.len() == 8 => {

@@ -8,6 +8,14 @@
 //! `<target>` is `wire`, `segments`, `pair` or `listener`. The pcap goes to `<file>.pcap`
 //! unless `--pcap` names another path. Exits 1 if an oracle failed.
 
+// `cargo fuzz build` with no target builds every binary of the crate with libFuzzer's coverage
+// instrumentation, which only links against libFuzzer's runtime: under `cfg(fuzzing)` this tool
+// is an empty fuzz target (never run), so that command works; everywhere else it is the tool.
+#![cfg_attr(fuzzing, no_main)]
+#![cfg_attr(fuzzing, allow(dead_code, unused_imports))]
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|_data: &[u8]| {});
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
@@ -20,6 +28,7 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
+#[cfg(not(fuzzing))]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(target), Some(file)) = (args.first(), args.get(1)) else {
@@ -53,17 +62,23 @@ fn main() -> ExitCode {
         "segments" => {
             print_decoded::<segments::SegmentsInput>(&data);
             name(&mut rec, &[(segments::US, "TCP"), (segments::PEER, "peer")]);
-            catch_unwind(AssertUnwindSafe(|| segments::run(&data, &mut rec, &mut scratch)))
+            catch_unwind(AssertUnwindSafe(|| {
+                segments::run(&data, &mut rec, &mut scratch)
+            }))
         }
         "pair" => {
             print_decoded::<pair::PairInput>(&data);
             name(&mut rec, &[(pair::ADDR_A, "A"), (pair::ADDR_B, "B")]);
-            catch_unwind(AssertUnwindSafe(|| pair::run(&data, &mut rec, &mut scratch)))
+            catch_unwind(AssertUnwindSafe(|| {
+                pair::run(&data, &mut rec, &mut scratch)
+            }))
         }
         "listener" => {
             print_decoded::<listener::ListenerInput>(&data);
             name(&mut rec, &[(listener::LISTEN_ADDR, "listener")]);
-            catch_unwind(AssertUnwindSafe(|| listener::run(&data, &mut rec, &mut scratch)))
+            catch_unwind(AssertUnwindSafe(|| {
+                listener::run(&data, &mut rec, &mut scratch)
+            }))
         }
         _ => return usage(),
     };
@@ -105,19 +120,20 @@ fn print_decoded<T: for<'a> Arbitrary<'a> + std::fmt::Debug>(data: &[u8]) {
     }
 }
 
-fn wire(
-    data: &[u8],
-    rec: &mut Recorder,
-    scratch: &mut Vec<u8>,
-) -> std::thread::Result<()> {
+fn wire(data: &[u8], rec: &mut Recorder, scratch: &mut Vec<u8>) -> std::thread::Result<()> {
     let (pseudo, _, tcp) = wire_target::split(data);
     match tcp_fsm::wire::parse(tcp, pseudo.as_ref()) {
         Ok(repr) => {
-            let src = std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(192, 0, 2, 1), repr.src_port);
-            let dst = std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(192, 0, 2, 2), repr.dst_port);
+            let src =
+                std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(192, 0, 2, 1), repr.src_port);
+            let dst =
+                std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(192, 0, 2, 2), repr.dst_port);
             rec.segment(tcp_fsm::Instant::ZERO, src, dst, &repr.segment);
         }
-        Err(e) => rec.note(tcp_fsm::Instant::ZERO, format_args!("rejected: {e} ({e:?})")),
+        Err(e) => rec.note(
+            tcp_fsm::Instant::ZERO,
+            format_args!("rejected: {e} ({e:?})"),
+        ),
     }
     catch_unwind(AssertUnwindSafe(|| wire_target::run(data, scratch)))
 }
