@@ -378,6 +378,8 @@ struct Client {
     snd_nxt: SeqNum,
     /// The ISS of the last SYN,ACK the endpoint sent it.
     server_iss: Option<SeqNum>,
+    /// It has sent something (it is in `Sim::active`).
+    active: bool,
 }
 
 struct Sim<'o, O: Observer> {
@@ -386,6 +388,9 @@ struct Sim<'o, O: Observer> {
     backlog: u32,
     now: Instant,
     clients: Vec<Client>,
+    /// The clients that have sent anything, in order: the only 4-tuples the endpoint can hold
+    /// (the bounds check walks these, not all 256).
+    active: Vec<u8>,
     accepted: Vec<ConnId>,
     obs: &'o mut O,
     scratch: &'o mut Vec<u8>,
@@ -411,6 +416,11 @@ impl<O: Observer> Sim<'_, O> {
 
     fn send(&mut self, client: u8, seg: &Segment<'_>) {
         let t = tuple(client);
+        let c = &mut self.clients[usize::from(client)];
+        if !c.active {
+            c.active = true;
+            self.active.push(client);
+        }
         self.obs
             .segment(self.now, client_addr(client), LISTEN_ADDR, seg);
         let had = self.synchronized(client);
@@ -486,7 +496,7 @@ impl<O: Observer> Sim<'_, O> {
         let syn_limit = self.backlog.min(self.policy.max_syn_backlog) as usize + 1;
         let accept_limit = self.backlog as usize + 1;
         let (mut syn_q, mut accept_q) = (0usize, 0usize);
-        for i in 0..=255u8 {
+        for &i in &self.active {
             let Some(id) = self.ep.lookup(&tuple(i)) else {
                 continue;
             };
@@ -717,6 +727,7 @@ pub fn run<O: Observer>(data: &[u8], obs: &mut O, scratch: &mut Vec<u8>) {
         backlog: header.backlog.min(policy.somaxconn),
         now: T0,
         clients: vec![Client::default(); 256],
+        active: Vec::new(),
         accepted: Vec::new(),
         obs,
         scratch,
