@@ -712,7 +712,13 @@ impl Connection {
     fn return_to_listen(&mut self, policy: &Policy) {
         let orphan = self.bits.0 & (Bits::ORPHAN | Bits::RCV_SHUTDOWN);
         let reply = self.reply;
+        // What SEND queued in SYN-RECEIVED is still in the caller's send buffer: it stays
+        // queued for the next handshake (§3.10.7.4: "the user need not be informed"), so that
+        // `Transmit::payload` offsets and `take_acked` keep matching that buffer. Found by the
+        // `segments` and `pair` fuzz targets (the TCB used to forget it).
+        let queued = self.send_buffered();
         *self = Connection::listen(policy, self.iss + ISS_STEP);
+        self.snd_end = self.snd_head + queued;
         self.bits.set(orphan);
         self.reply = reply;
     }
@@ -991,6 +997,21 @@ impl Connection {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
             self.after_handshake(policy);
+        } else if self.snd_una == self.iss
+            && matches!(self.state, State::FinWait1 | State::Closing)
+            && !(seg.ack > self.snd_una && seg.ack <= self.snd_nxt)
+        {
+            // FIN-WAIT-1 (or CLOSING) entered by CLOSE in SYN-RECEIVED: our SYN is still
+            // unacknowledged, so the connection is not synchronized yet (§3.5.2) and a bad ACK
+            // gets SYN-RECEIVED's answer, not RFC 5961's ACK. Two TCBs synchronized to
+            // different incarnations of each other would otherwise ACK each other's ACKs (for
+            // ever without a rate limit). Found by the `pair` fuzz target.
+            self.reply = Some(Reply {
+                seq: seg.ack,
+                ack: SeqNum(0),
+                flags: Flags::RST,
+            });
+            return Arrival::dropped(Disposition::BadAck);
         }
         // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
         if seg.ack > self.snd_nxt || seg.ack < self.snd_una - self.max_snd_wnd {

@@ -297,6 +297,15 @@ pub const EDGES: &[Edge] = &[
         "rcv ACK of SYN, FIN queued",
         false,
     ),
+    // ... and the same segment carries the peer's FIN: §3.10.7.4 processes the ACK (to
+    // FIN-WAIT-1) and then the FIN (to CLOSING) in one event. Found by the `segments` fuzz target.
+    edge(
+        SynReceived,
+        Closing,
+        Cause::Segment,
+        "rcv ACK of SYN + FIN, FIN queued / snd ACK",
+        false,
+    ),
     // Linux: new data for an application that closed resets (tcp_rcv_state_process).
     edge(
         FinWait1,

@@ -473,6 +473,22 @@ fn syn_received_to_fin_wait_1_on_ack_of_syn_with_fin_queued() {
 }
 
 #[test]
+fn syn_received_to_closing_on_ack_of_syn_and_fin_with_fin_queued() {
+    let mut p = reach(SynReceived);
+    p.write(b"q");
+    p.close();
+    p.rx_expect("<SEQ=301><ACK=101><CTL=FIN,ACK>", Disposition::Accepted);
+    assert_eq!(p.state(), Closing);
+    sends!(p, ["<SEQ=101><ACK=302><CTL=FIN,ACK><DATA=1>"]);
+    took(
+        SynReceived,
+        Closing,
+        Cause::Segment,
+        "rcv ACK of SYN + FIN, FIN queued / snd ACK",
+    );
+}
+
+#[test]
 fn fin_wait_1_to_closed_on_data_after_close_sends_rst() {
     let mut p = reach(FinWait1);
     p.conn.orphan(&p.policy, p.now);
@@ -677,6 +693,11 @@ const TAKEN: &[(State, State, &str)] = &[
     (SynSent, CloseWait, "rcv SYN,ACK,FIN / snd ACK"),
     (SynReceived, CloseWait, "rcv ACK,FIN / snd ACK"),
     (SynReceived, FinWait1, "rcv ACK of SYN, FIN queued"),
+    (
+        SynReceived,
+        Closing,
+        "rcv ACK of SYN + FIN, FIN queued / snd ACK",
+    ),
     (FinWait1, Closed, "rcv data after close / snd RST"),
     (TimeWait, Closed, "rcv newer SYN (MAY-2)"),
     (SynSent, Closed, "SYN retries exhausted"),
