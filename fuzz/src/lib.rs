@@ -19,7 +19,6 @@
 
 pub mod corpus;
 pub mod input;
-pub mod known;
 pub mod listener;
 pub mod observe;
 pub mod pair;

@@ -381,24 +381,13 @@ impl<O: Observer> Sim<'_, O> {
         let acked = host.conn.take_acked();
         host.send_front += u64::from(acked);
         let after = host.conn.state();
-        if crate::known::F2_LISTEN_FORGETS_SEND_BUFFER
-            && after == State::Listen
-            && before != State::Listen
-        {
-            // The connection forgot what was queued; the application starts over.
-            host.ledger.written = host.send_front;
-        }
         let status = host.conn.status();
         if O::ENABLED && after != before {
             let name = host.name;
             self.obs
                 .note(now, format_args!("{name}: {before} -> {after}"));
         }
-        let known_gap = crate::known::F3_SYN_RECEIVED_TO_CLOSING
-            && (before, after, cause) == (State::SynReceived, State::Closing, Cause::Segment);
-        if !known_gap {
-            self.check(properties::step_allowed(before, after, cause));
-        }
+        self.check(properties::step_allowed(before, after, cause));
         self.check(properties::send_sequence(&status));
     }
 
@@ -634,16 +623,6 @@ impl<O: Observer> Sim<'_, O> {
         self.check(properties::pair_sequence(&a, &b));
     }
 
-    /// Finding 4's shape: no rate limit, and a side in FIN-WAIT-1 or CLOSING whose SYN was never
-    /// acknowledged.
-    fn ack_war(&self) -> bool {
-        self.policy.invalid_ratelimit == Duration::ZERO
-            && [&self.a, &self.b].iter().any(|h| {
-                let st = h.conn.status();
-                matches!(st.state, State::FinWait1 | State::Closing) && st.snd_una == st.iss
-            })
-    }
-
     /// The end, in two phases. First both applications read and close (still reading), and
     /// the network delivers everything in order while every timer runs: a graceful close must
     /// then have delivered everything. Then both let go, and everything runs out again:
@@ -657,9 +636,7 @@ impl<O: Observer> Sim<'_, O> {
             self.app(side, AppCall::RecvAll);
             self.app(side, AppCall::Close);
         }
-        if !self.drain() {
-            return;
-        }
+        self.drain();
         self.check(properties::graceful_close_delivers_all(
             &self.a.ledger,
             &self.b.ledger,
@@ -670,25 +647,15 @@ impl<O: Observer> Sim<'_, O> {
         for side in [Side::A, Side::B] {
             self.app(side, AppCall::Orphan);
         }
-        if !self.drain() {
-            return;
-        }
+        self.drain();
         let (a, b) = (self.a.conn.state(), self.b.conn.state());
         self.check(properties::quiescent(a, b, &self.policy));
     }
 
     /// Delivers everything in order, with the applications reading, and runs every timer,
-    /// until nothing is in flight and no timer is armed. Returns false if it stopped early on a
-    /// known finding.
-    fn drain(&mut self) -> bool {
-        for round in 0..DRAIN_ROUNDS {
-            if crate::known::F4_FIN_WAIT_1_UNSYNCHRONIZED_ACK_WAR && round > 200 && self.ack_war() {
-                if O::ENABLED {
-                    self.obs
-                        .note(self.now, format_args!("known finding 4 (ACK war): stop"));
-                }
-                return false;
-            }
+    /// until nothing is in flight and no timer is armed.
+    fn drain(&mut self) {
+        for _ in 0..DRAIN_ROUNDS {
             if !self.net.is_empty() {
                 self.deliver(0);
                 for side in [Side::A, Side::B] {
@@ -707,7 +674,7 @@ impl<O: Observer> Sim<'_, O> {
                     let (a, b) = (self.a.conn.state(), self.b.conn.state());
                     self.obs.note(self.now, format_args!("quiet: A {a}, B {b}"));
                 }
-                return true;
+                return;
             };
             self.now = self.now.max(next);
             self.timeout(Side::A);

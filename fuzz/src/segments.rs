@@ -496,9 +496,7 @@ impl StepCause<'_> {
 /// `cause`; staying put is always allowed.
 #[must_use]
 pub fn edge_exists(from: State, to: State, cause: Cause) -> bool {
-    let known_gap = crate::known::F3_SYN_RECEIVED_TO_CLOSING
-        && (from, to, cause) == (State::SynReceived, State::Closing, Cause::Segment);
-    known_gap || tcp_model::properties::step_allowed(from, to, cause).is_ok()
+    tcp_model::properties::step_allowed(from, to, cause).is_ok()
 }
 
 /// One connection, the mirror of the caller's buffers (lengths only), a clock, and the oracles.
@@ -858,12 +856,6 @@ impl<'o, O: Observer> Harness<'o, O> {
         }
         self.buffered -= acked;
         let after = self.conn.status();
-        if crate::known::F2_LISTEN_FORGETS_SEND_BUFFER
-            && after.state == State::Listen
-            && before.state != State::Listen
-        {
-            self.buffered = self.conn.send_buffered();
-        }
         if O::ENABLED && after.state != before.state {
             self.obs.note(
                 self.now,
