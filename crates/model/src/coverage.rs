@@ -291,7 +291,11 @@ pub fn report(cov: &Coverage) -> String {
             cov.edges[i][j] & !known != 0
         })
         .map(|(i, j)| {
-            let mask = cov.edges[i][j] & !Cause::Crash.bit();
+            let known = EDGES
+                .iter()
+                .filter(|e| e.from.index() == i && e.to.index() == j)
+                .fold(Cause::Crash.bit(), |m, e| m | e.causes);
+            let mask = cov.edges[i][j] & !known;
             format!(
                 "  {} -> {} ({})",
                 State::ALL[i].name(),

@@ -110,7 +110,7 @@ fn describe(model: &TcpModel, before: &ModelState, action: &Action) -> (String, 
         Action::Call(p, call) => {
             let unread = before.peers[usize::from(p)].conn.unread();
             let extra = if call == Call::Close && unread > 0 {
-                ", unread data: RST"
+                ", with unread data"
             } else {
                 ""
             };

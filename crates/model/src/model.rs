@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use stateright::{Model, Property};
-use tcp_fsm::{ConnError, Connection, Disposition, Event, Policy, SeqNum, State, Timer};
+use tcp_fsm::{
+    CloseAction, ConnError, Connection, Disposition, Event, Policy, SeqNum, State, Timer,
+    close_last_descriptor,
+};
 
 use crate::coverage::{Cause, Recorder};
 use crate::net::{Net, Seg};
@@ -40,6 +43,12 @@ pub mod hist {
     pub const HALF_OPEN_RESET: u16 = 1 << 7;
     /// A RST ended TIME-WAIT early (RFC 1337 hazard).
     pub const TW_ASSASSINATED: u16 = 1 << 8;
+    /// A connection sent data beyond SND.UNA + SND.WND.
+    pub const BEYOND_WINDOW: u16 = 1 << 9;
+    /// An in-order FIN of the current peer was not consumed.
+    pub const FIN_NOT_CONSUMED: u16 = 1 << 10;
+    /// A retransmitted FIN reached TIME-WAIT without restarting 2*MSL.
+    pub const TW_NOT_RESTARTED: u16 = 1 << 11;
 }
 
 /// Remaining fault budgets.
@@ -379,7 +388,12 @@ impl TcpModel {
             }
             Action::Call(p, call) => {
                 let p = usize::from(p);
-                cause[p] = Cause::of_call(call);
+                // Closing with unread data aborts (see `call`).
+                cause[p] = if call == Call::Close && s.peers[p].conn.unread() > 0 {
+                    Cause::Abort
+                } else {
+                    Cause::of_call(call)
+                };
                 self.call(s, p, call);
             }
             Action::Crash(p) => {
@@ -404,13 +418,50 @@ impl TcpModel {
         let from = seg.from();
         let to = 1 - from;
         let sender_inc = s.peers[from].incarnation;
+        let sender_now = s.peers[from].now;
         let policy = self.policy(to);
         let explicit_read = self.scenario.peers[to].script.explicit_read;
         let segment = seg.segment(self.policy(from));
         let peer = &mut s.peers[to];
         let before = peer.state();
+        let status = peer.conn.status();
+        if before == State::TimeWait {
+            // A segment arrives no earlier than it was sent. Only TIME-WAIT needs the clock
+            // to move on arrival: a retransmitted FIN restarts 2*MSL from *now*, and with
+            // the receiver's clock standing still a restart would look like none.
+            peer.now = peer.now.max(sender_now);
+        }
         let arrival = peer.conn.handle_segment(policy, peer.now, &segment);
         let data = arrival.data;
+        let current_peer = seg.incarnation() == sender_inc && peer.irs_inc == sender_inc;
+        let plain_fin = segment.flags.fin() && !segment.flags.syn() && !segment.flags.rst();
+        if plain_fin
+            && current_peer
+            && matches!(
+                before,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
+            && segment.flags.ack()
+            && segment.ack <= status.snd_nxt
+            && segment.seq == status.rcv_nxt
+            && (segment.payload.len() as u32) < policy.recv_buffer.saturating_sub(status.unread)
+        {
+            // In order, within the window, acknowledging nothing unsent: the FIN must be
+            // consumed, unless the connection reset (new data after close).
+            let after = peer.conn.status();
+            if after.state != State::Closed && after.rcv_nxt != segment.seq + segment.len() {
+                s.history |= hist::FIN_NOT_CONSUMED;
+            }
+        }
+        if plain_fin
+            && current_peer
+            && before == State::TimeWait
+            && peer.state() == State::TimeWait
+            && segment.seq + segment.len() == status.rcv_nxt
+            && peer.conn.poll_timeout() != Some(peer.now + policy.time_wait)
+        {
+            s.history |= hist::TW_NOT_RESTARTED;
+        }
         if !data.is_empty() {
             if !peer.deliver(data) {
                 s.history |= hist::OVERFLOW;
@@ -494,18 +545,14 @@ impl TcpModel {
                 peer.app |= app::SHUT;
             }
             Call::Close => {
-                if peer.conn.unread() > 0 {
-                    // The socket layer: closing with unread data resets (RFC 2525 §2.17).
-                    let _ = peer.conn.abort(policy);
+                // The socket layer's decision, from the core (Linux's tcp_close): unread data
+                // resets (RFC 2525 §2.17), otherwise CLOSE and orphan. Err(NotConnected) cannot
+                // happen: close is offered only on a connection that is not CLOSED.
+                let action = close_last_descriptor(&mut peer.conn, policy, peer.now, None);
+                // RFC 9293 §3.10.4: closing in SYN-SENT deletes the TCB; a crossing SYN then
+                // meets a closed port.
+                if action == Ok(CloseAction::Reset) || before == State::SynSent {
                     s.history |= hist::ABORTED;
-                } else {
-                    if before == State::SynSent {
-                        // RFC 9293 §3.10.4: the TCB is deleted; a crossing SYN meets a closed port.
-                        s.history |= hist::ABORTED;
-                    }
-                    // Err(Closing) after a shutdown in CLOSING, LAST-ACK, TIME-WAIT: nothing to do.
-                    let _ = peer.conn.close(policy, peer.now);
-                    peer.conn.orphan(policy, peer.now);
                 }
                 peer.app |= app::DONE;
             }
@@ -532,12 +579,18 @@ impl TcpModel {
         let other_inc = s.peers[1 - p].incarnation;
         let peer = &mut s.peers[p];
         let mut sent = 0;
+        let status = peer.conn.status();
         while let Some(t) = peer.conn.poll_transmit(policy, peer.now) {
             sent += 1;
             let (buf, n) = peer.send_buffer(p);
-            let stored = t
-                .with_payload(&buf[..n])
-                .and_then(|seg| Seg::capture(&seg, p, peer.incarnation, policy));
+            let segment = t.with_payload(&buf[..n]);
+            if let Some(seg) = &segment {
+                let end = seg.seq + seg.payload.len() as u32;
+                if !seg.payload.is_empty() && end > status.snd_una + status.snd_wnd {
+                    s.history |= hist::BEYOND_WINDOW;
+                }
+            }
+            let stored = segment.and_then(|seg| Seg::capture(&seg, p, peer.incarnation, policy));
             let Some(stored) = stored else {
                 s.history |= hist::OVERFLOW;
                 continue;
@@ -619,6 +672,10 @@ impl TcpModel {
                 read: &peer.rx[..usize::from(peer.rx_len)],
                 passive_closer: peer.flags & flag::PASSIVE_CLOSER != 0,
                 stale_isn_established: peer.flags & flag::STALE_EST != 0,
+                app_closed: peer.has(app::DONE),
+                listening: self.scenario.peers[p].role == Role::Server
+                    && !peer.has(app::OPEN)
+                    && !peer.has(app::DONE),
             }
         };
         let h = s.history;
@@ -631,6 +688,9 @@ impl TcpModel {
                 crashed: h & hist::CRASHED != 0,
                 errored: h & hist::ERRORED != 0,
                 model_overflow: h & hist::OVERFLOW != 0,
+                beyond_window: h & hist::BEYOND_WINDOW != 0,
+                fin_not_consumed: h & hist::FIN_NOT_CONSUMED != 0,
+                time_wait_not_restarted: h & hist::TW_NOT_RESTARTED != 0,
             },
             resets_expected: self.scenario.resets_expected,
             quiescent: quiescence && self.quiescent(s),
@@ -733,6 +793,17 @@ impl Model for TcpModel {
                 "quiescent: all delivered",
                 properties::quiescent_all_delivered,
                 true
+            ),
+            safety!(
+                "no unread data after close",
+                properties::no_unread_data_after_close
+            ),
+            safety!("listener survives", properties::listener_survives),
+            safety!("sender respects window", properties::sender_respects_window),
+            safety!("in-order FIN consumed", properties::in_order_fin_consumed),
+            safety!(
+                "TIME-WAIT restarts on FIN",
+                properties::time_wait_restarts_on_fin
             ),
             safety!("within model bounds", properties::within_model_bounds),
         ];

@@ -32,6 +32,10 @@ pub struct PeerView<'a> {
     /// This connection became synchronized on a SYN its sender's incarnation had already died
     /// before the SYN was accepted: an old duplicate.
     pub stale_isn_established: bool,
+    /// The application closed its socket (close or abort, not shutdown): it reads no more.
+    pub app_closed: bool,
+    /// The application listens and has neither accepted a connection nor closed the listener.
+    pub listening: bool,
 }
 
 /// What happened so far on the path to this state, as far as the properties need it.
@@ -51,6 +55,13 @@ pub struct History {
     pub errored: bool,
     /// The model's own bounds were exceeded (a channel overflowed): not a TCP property.
     pub model_overflow: bool,
+    /// A connection sent data beyond the window its peer offered (SND.UNA + SND.WND).
+    pub beyond_window: bool,
+    /// A connection that had not yet received its peer's FIN was given, in order and within
+    /// its window, a FIN of its current peer, and RCV.NXT did not move past the FIN.
+    pub fin_not_consumed: bool,
+    /// A retransmitted FIN reached TIME-WAIT and the 2*MSL timer was not restarted.
+    pub time_wait_not_restarted: bool,
 }
 
 /// A snapshot of the two peers, the history, and whether the system is quiescent.
@@ -159,6 +170,49 @@ pub fn quiescent_all_delivered(obs: &Observation<'_>) -> bool {
     !obs.quiescent || !orderly || (0..2).all(|r| obs.peers[r].read == obs.peers[1 - r].written)
 }
 
+/// An application that closed its socket reads no more, so its connection holds no unread
+/// data: closing with unread data resets (RFC 2525 §2.17, RFC 1122 §4.2.2.13: the peer must
+/// learn that data was lost), and so does new data arriving after the close (Linux,
+/// `tcp_rcv_state_process`).
+#[must_use]
+pub fn no_unread_data_after_close(obs: &Observation<'_>) -> bool {
+    obs.peers
+        .iter()
+        .all(|p| !(p.app_closed && p.status.unread > 0))
+}
+
+/// A listener lasts until its application closes it: a passive SYN-RECEIVED that fails (RST,
+/// retransmission timeout) returns to LISTEN (RFC 9293 §3.10.7.4 second, MUST-11), so a
+/// listening application is never left with a CLOSED socket.
+#[must_use]
+pub fn listener_survives(obs: &Observation<'_>) -> bool {
+    obs.peers
+        .iter()
+        .all(|p| !(p.listening && p.status.state == State::Closed))
+}
+
+/// A sender never sends data beyond the window its peer offered, SND.UNA + SND.WND (RFC 9293
+/// §3.8.6).
+#[must_use]
+pub fn sender_respects_window(obs: &Observation<'_>) -> bool {
+    !obs.history.beyond_window
+}
+
+/// An in-order FIN is consumed: RCV.NXT moves one past it (RFC 9293 §3.10.7.4 eighth; the FIN
+/// occupies a sequence number, §3.4), in ESTABLISHED, FIN-WAIT-1 (including a FIN that also
+/// acknowledges ours, note 2 of Figure 5) and FIN-WAIT-2.
+#[must_use]
+pub fn in_order_fin_consumed(obs: &Observation<'_>) -> bool {
+    !obs.history.fin_not_consumed
+}
+
+/// A retransmitted FIN arriving in TIME-WAIT is acknowledged and restarts the 2*MSL timeout
+/// (RFC 9293 §3.10.7.4 eighth, TIME-WAIT STATE).
+#[must_use]
+pub fn time_wait_restarts_on_fin(obs: &Observation<'_>) -> bool {
+    !obs.history.time_wait_not_restarted
+}
+
 /// The model stayed within its own bounds (not a TCP property: a failure means the model's
 /// capacities must grow).
 #[must_use]
@@ -170,7 +224,7 @@ pub fn within_model_bounds(obs: &Observation<'_>) -> bool {
 pub type Check = fn(&Observation<'_>) -> bool;
 
 /// Every safety and quiescence property, with its name.
-pub const ALL: [(&str, Check); 8] = [
+pub const ALL: [(&str, Check); 13] = [
     ("sequence views agree", sequence_views_agree),
     ("reads are prefixes of writes", reads_are_prefixes_of_writes),
     ("no stale ISN established", no_stale_isn_established),
@@ -181,6 +235,11 @@ pub const ALL: [(&str, Check); 8] = [
     ),
     ("quiescent: all closed", quiescent_all_closed),
     ("quiescent: all delivered", quiescent_all_delivered),
+    ("no unread data after close", no_unread_data_after_close),
+    ("listener survives", listener_survives),
+    ("sender respects window", sender_respects_window),
+    ("in-order FIN consumed", in_order_fin_consumed),
+    ("TIME-WAIT restarts on FIN", time_wait_restarts_on_fin),
     ("within model bounds", within_model_bounds),
 ];
 
@@ -528,6 +587,8 @@ mod tests {
             read,
             passive_closer: false,
             stale_isn_established: false,
+            app_closed: false,
+            listening: false,
         }
     }
 

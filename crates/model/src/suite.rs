@@ -178,6 +178,7 @@ pub fn all() -> Vec<Scenario> {
                 "B in TIME-WAIT",
                 "A in CLOSE-WAIT",
                 "A in LAST-ACK",
+                "A in CLOSED",
             ],
         },
         Scenario {
@@ -301,6 +302,50 @@ pub fn all() -> Vec<Scenario> {
             }],
             resets_expected: true,
             expect: vec!["B in SYN-RECEIVED", "A in ESTABLISHED"],
+        },
+        Scenario {
+            name: "old-dup-rst",
+            summary: "old duplicate RSTs, out of window, reach both peers at any time (RFC 5961 §3)",
+            peers: [
+                client(Script::CLOSE_ONLY),
+                server(Script {
+                    close: CloseWhen::AfterEof,
+                    ..Script::CLOSE_ONLY
+                }),
+            ],
+            faults: faults(0, 0, 0),
+            // RSTs of the peers' earlier incarnations, far below the current windows. Their
+            // only correct effect is none, so no connection may be reset.
+            old: vec![
+                OldDup {
+                    from: 1,
+                    seq: 250,
+                    ack: 0,
+                    flags: Flags::RST,
+                },
+                OldDup {
+                    from: 0,
+                    seq: 50,
+                    ack: 0,
+                    flags: Flags::RST,
+                },
+            ],
+            resets_expected: false,
+            expect: vec!["A in ESTABLISHED", "B in ESTABLISHED", "A in TIME-WAIT"],
+        },
+        Scenario {
+            name: "small-window",
+            summary: "a one-octet receive buffer: three octets go one per window (RFC 9293 §3.8.6)",
+            peers: [
+                with_policy(client(writer(0, CloseWhen::AfterEof)), |p| {
+                    p.recv_buffer = 1
+                }),
+                server(writer(3, CloseWhen::AfterData)),
+            ],
+            faults: faults(1, 0, 0),
+            old: vec![],
+            resets_expected: false,
+            expect: vec!["A in CLOSE-WAIT", "B in FIN-WAIT-2"],
         },
         time_wait_old_duplicates("rfc1337-off", false),
         time_wait_old_duplicates("rfc1337-on", true),
