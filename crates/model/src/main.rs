@@ -12,10 +12,13 @@ use tcp_model::{TcpModel, diagram, pcap, run, suite};
 
 const USAGE: &str = "usage:
   tcp-model check [FILTER] [--threads N] [--out DIR] [--loss N] [--dup N] [--reorder N] [--early N]
+                  [--bug NAME]
       run every scenario whose name contains FILTER (all by default); print the table,
       counterexamples, reachability and transition coverage; write coverage.dot and one
       <scenario>-<property>.pcap per violation into DIR (default target/tcp-model).
-      --loss/--dup/--reorder/--early override the scenarios' fault budgets
+      --loss/--dup/--reorder/--early override the scenarios' fault budgets;
+      --bug NAME runs both peers with one of the core's deliberate bugs (tcp_fsm::Bug, e.g.
+      SkipTimeWait; needs --features teeth) to show how check catches it
   tcp-model explore SCENARIO [ADDR]
       serve stateright's Explorer for SCENARIO on ADDR (default 127.0.0.1:3000)
   tcp-model list
@@ -44,6 +47,7 @@ fn check(args: &[String]) -> ExitCode {
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = PathBuf::from("target/tcp-model");
     let mut overrides: [Option<u8>; 4] = [None; 4];
+    let mut bug: Option<String> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -65,6 +69,10 @@ fn check(args: &[String]) -> ExitCode {
                     None => return usage_error(&format!("{flag} needs a number")),
                 }
             }
+            "--bug" => match it.next() {
+                Some(name) => bug = Some(name.clone()),
+                None => return usage_error("--bug needs a name"),
+            },
             other if filter.is_empty() && !other.starts_with('-') => filter = other.to_string(),
             other => return usage_error(&format!("unexpected argument {other:?}")),
         }
@@ -87,13 +95,18 @@ fn check(args: &[String]) -> ExitCode {
     if scenarios.is_empty() {
         return usage_error(&format!("no scenario matches {filter:?}"));
     }
+    if let Some(name) = &bug {
+        if let Err(e) = set_bug(&mut scenarios, name) {
+            return usage_error(&e);
+        }
+    }
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("cannot create {}: {e}", out.display());
         return ExitCode::from(2);
     }
     let start = Instant::now();
     let mut outcomes = Vec::new();
-    for s in scenarios {
+    for s in scenarios.iter().cloned() {
         eprintln!("checking {} ...", s.name);
         let o = run::check(s, threads);
         eprintln!(
@@ -106,14 +119,17 @@ fn check(args: &[String]) -> ExitCode {
         outcomes.push(o);
     }
     let wall = start.elapsed().as_secs_f64();
+    if let Some(name) = &bug {
+        println!("with the core's deliberate bug {name} in both peers\n");
+    }
     println!("{}", run::table(&outcomes));
     println!("whole suite: {wall:.1} s wall time on {threads} threads\n");
 
     for o in &outcomes {
-        let Some(scenario) = suite::by_name(o.name) else {
+        let Some(scenario) = scenarios.iter().find(|s| s.name == o.name) else {
             continue;
         };
-        let model = TcpModel::new(scenario);
+        let model = TcpModel::new(scenario.clone());
         for v in &o.violations {
             println!(
                 "=== {}: \"{}\" violated in {} steps",
@@ -191,6 +207,29 @@ fn explore(args: &[String]) -> ExitCode {
     println!("Explorer for {scenario} on http://{addr}");
     let _ = TcpModel::new(scenario).checker().serve(addr);
     ExitCode::SUCCESS
+}
+
+/// Puts the core's deliberate bug `name` into both peers' policies.
+#[cfg(feature = "teeth")]
+fn set_bug(scenarios: &mut [tcp_model::Scenario], name: &str) -> Result<(), String> {
+    let bug = tcp_fsm::Bug::ALL
+        .into_iter()
+        .find(|b| format!("{b:?}").eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let names: Vec<String> = tcp_fsm::Bug::ALL.iter().map(|b| format!("{b:?}")).collect();
+            format!("no bug {name:?}; the bugs: {}", names.join(", "))
+        })?;
+    for s in scenarios {
+        for peer in &mut s.peers {
+            peer.policy.bug = Some(bug);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "teeth"))]
+fn set_bug(_: &mut [tcp_model::Scenario], _: &str) -> Result<(), String> {
+    Err("--bug needs the teeth feature: cargo run --release -p tcp-model --features teeth -- check --bug NAME".into())
 }
 
 fn usage_error(msg: &str) -> ExitCode {
