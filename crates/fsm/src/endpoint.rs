@@ -35,12 +35,34 @@ use crate::timewait::{TimeWait, TimeWaitVerdict};
 const MAX_REPLIES: usize = 1024;
 
 /// A connection's addresses, from this endpoint's point of view.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 pub struct FourTuple {
     /// Our address and port.
     pub local: SocketAddr,
     /// The peer's address and port.
     pub remote: SocketAddr,
+}
+
+/// Hashes addresses and ports as a few integers: every table lookup hashes a 4-tuple, and the
+/// derived form (discriminants, length-prefixed octet arrays, ports, one write each) costs
+/// several times more. Equal tuples hash equally: IPv6 flow labels and scope ids, which
+/// equality also compares, are left out, which only makes such tuples share a hash.
+impl core::hash::Hash for FourTuple {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        fn addr<H: core::hash::Hasher>(a: &SocketAddr, state: &mut H) {
+            match a {
+                SocketAddr::V4(a) => {
+                    state.write_u64((u64::from(a.ip().to_bits()) << 16) | u64::from(a.port()));
+                }
+                SocketAddr::V6(a) => {
+                    state.write_u128(a.ip().to_bits());
+                    state.write_u32((1 << 16) | u32::from(a.port()));
+                }
+            }
+        }
+        addr(&self.local, state);
+        addr(&self.remote, state);
+    }
 }
 
 /// A handle to a connection of an [`Endpoint`]; stale handles are refused, never confused
