@@ -13,6 +13,7 @@ use gungraun::{library_benchmark, library_benchmark_group, main};
 use tcp_benches::WIRE_BUFFER;
 use tcp_benches::hot::{Fixture, Machine, Outcome, Path};
 use tcp_benches::lifecycle::{EndpointPair, SteadyPair};
+use tcp_fsm::ConnId;
 
 // Setups hand the bench a leaked `&'static mut`: only a pointer moves into the counted region,
 // and nothing is freed in it (the process ends after the one run).
@@ -22,8 +23,25 @@ fn fixture(path: Path) -> &'static mut (Fixture, Machine) {
     Box::leak(Box::new((f, m)))
 }
 
+/// Exchanges run before the counted one, so that it is a steady-state exchange: the RTT
+/// estimate has settled and the endpoint's queues and timer heap have their capacity.
+const WARM_UP: usize = 64;
+
 fn steady_pair() -> &'static mut SteadyPair {
-    Box::leak(Box::new(SteadyPair::new()))
+    let pair = Box::leak(Box::new(SteadyPair::new()));
+    for _ in 0..WARM_UP {
+        pair.exchange();
+    }
+    pair
+}
+
+fn open_endpoint_pair() -> (&'static mut EndpointPair, ConnId) {
+    let pair = Box::leak(Box::new(EndpointPair::new()));
+    let id = pair.open();
+    for _ in 0..WARM_UP {
+        pair.exchange(id);
+    }
+    (pair, id)
 }
 
 fn endpoint_pair() -> &'static mut EndpointPair {
@@ -62,6 +80,14 @@ fn steady_exchange(pair: &'static mut SteadyPair) -> usize {
     black_box(pair.exchange())
 }
 
+// The same exchange between two endpoints: 4-tuple demultiplexing, ready queue and events
+// included.
+#[library_benchmark]
+#[bench::one_octet(setup = open_endpoint_pair)]
+fn endpoint_exchange((pair, id): (&'static mut EndpointPair, ConnId)) -> usize {
+    black_box(pair.exchange(id))
+}
+
 // One whole lifecycle between two warm endpoints.
 #[library_benchmark]
 #[bench::whole(setup = endpoint_pair)]
@@ -71,7 +97,7 @@ fn lifecycle(pair: &'static mut EndpointPair) -> usize {
 
 library_benchmark_group!(
     name = hot_paths;
-    benchmarks = state_machine, with_bytes, steady_exchange, lifecycle
+    benchmarks = state_machine, with_bytes, steady_exchange, endpoint_exchange, lifecycle
 );
 
 main!(library_benchmark_groups = hot_paths);
