@@ -226,6 +226,14 @@ fn parse_pcap(bytes: &[u8], policy: &Policy) -> usize {
         assert_eq!(internet_checksum(&packet[..20]), 0, "IPv4 header checksum");
         let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
         let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
+        // The TCP checksum, independently of the core's parser: over the pseudo-header
+        // (RFC 9293 §3.1) and the segment, it sums to zero.
+        let tcp = &packet[20..];
+        let mut covered = Vec::from(&packet[12..20]);
+        covered.extend_from_slice(&[0, 6]);
+        covered.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+        covered.extend_from_slice(tcp);
+        assert_eq!(internet_checksum(&covered), 0, "TCP checksum");
         let pseudo = PseudoHeader::V4 { src, dst };
         let repr = wire::parse(&packet[20..], Some(&pseudo)).expect("TCP parses, checksum ok");
         assert!(repr.segment.options.mss.is_none() || repr.segment.flags.syn());
@@ -237,10 +245,11 @@ fn parse_pcap(bytes: &[u8], policy: &Policy) -> usize {
     records
 }
 
-fn internet_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
+/// The RFC 1071 checksum (an odd last octet is padded with zero).
+fn internet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
         .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
         .sum();
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
