@@ -431,10 +431,15 @@ impl<O: Observer> Sim<'_, O> {
                 format_args!("{:?} (conn {:?})", routed.disposition, routed.conn),
             );
         }
-        // A forged ACK never yields a connection: only an ACK of a SYN,ACK that went out.
-        let answers_synack = self.clients[usize::from(client)]
-            .server_iss
-            .is_some_and(|iss| seg.ack == iss + 1);
+        // A forged ACK never yields a connection: only an ACK of a SYN,ACK that went out. A
+        // SYN cookie authenticates ISS - client ISN (Linux's layout, `tcp_fsm::syncookie`), so
+        // an ACK whose SEQ and ACK are both moved by the same amount from the handshake's
+        // passes too: that takes having seen the cookie, it is no forgery.
+        let c = self.clients[usize::from(client)];
+        let answers_synack = c.server_iss.is_some_and(|iss| {
+            let shift = c.isn.map_or(0, |isn| seg.seq.since(isn + 1));
+            seg.ack == iss + 1 || seg.ack == iss + 1 + shift
+        });
         let pure_ack = seg.flags.ack() && !seg.flags.syn() && !seg.flags.rst();
         if pure_ack && !answers_synack && !had && self.synchronized(client) {
             self.fail(format_args!(

@@ -932,6 +932,34 @@ impl Connection {
         }
         let started_in_fin_wait_1 = self.state == State::FinWait1;
 
+        // Not synchronized yet (§3.5.2): SYN-RECEIVED, or FIN-WAIT-1/CLOSING entered from it by
+        // CLOSE, our SYN still unacknowledged. A segment whose ACK is not SND.UNA < SEG.ACK =<
+        // SND.NXT "acknowledges something not yet sent" and draws a reset <SEQ=SEG.ACK>
+        // <CTL=RST> (§3.5.2, §3.10.7.4 SYN-RECEIVED) before its sequence number is looked at:
+        // Linux's tcp_check_req does so for a passive open. An active open's SYN,ACK keeps the
+        // §3.10.7.4 order (sequence number first, then an ACK), as Linux's full socket does.
+        // Otherwise two TCBs holding different incarnations of each other answer each other's
+        // unacceptable segments with ACKs, for ever without a rate limit. Found by the `pair`
+        // fuzz target.
+        let syn_unacked = self.snd_una == self.iss
+            && matches!(
+                self.state,
+                State::SynReceived | State::FinWait1 | State::Closing
+            );
+        if syn_unacked
+            && seg.flags.ack()
+            && !seg.flags.rst()
+            && (self.bits.has(Bits::PASSIVE) || !seg.flags.syn())
+            && !(seg.ack > self.snd_una && seg.ack <= self.snd_nxt)
+        {
+            self.reply = Some(Reply {
+                seq: seg.ack,
+                ack: SeqNum(0),
+                flags: Flags::RST,
+            });
+            return Arrival::dropped(Disposition::BadAck);
+        }
+
         // First: the sequence number.
         if !crossing_synack && !acceptable(seg.seq, seg.len(), self.rcv_nxt, rcv_wnd) {
             let repeated_syn = self.state == State::SynReceived
@@ -997,21 +1025,6 @@ impl Connection {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
             self.after_handshake(policy);
-        } else if self.snd_una == self.iss
-            && matches!(self.state, State::FinWait1 | State::Closing)
-            && !(seg.ack > self.snd_una && seg.ack <= self.snd_nxt)
-        {
-            // FIN-WAIT-1 (or CLOSING) entered by CLOSE in SYN-RECEIVED: our SYN is still
-            // unacknowledged, so the connection is not synchronized yet (§3.5.2) and a bad ACK
-            // gets SYN-RECEIVED's answer, not RFC 5961's ACK. Two TCBs synchronized to
-            // different incarnations of each other would otherwise ACK each other's ACKs (for
-            // ever without a rate limit). Found by the `pair` fuzz target.
-            self.reply = Some(Reply {
-                seq: seg.ack,
-                ack: SeqNum(0),
-                flags: Flags::RST,
-            });
-            return Arrival::dropped(Disposition::BadAck);
         }
         // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
         if seg.ack > self.snd_nxt || seg.ack < self.snd_una - self.max_snd_wnd {

@@ -68,12 +68,13 @@ fn syn_received_close_with_data_then_ack_and_fin_goes_to_closing() {
     );
 }
 
-/// Finding 4 (`pair`: the final drain never went quiet). CLOSE in SYN-RECEIVED with nothing
-/// queued sends the FIN at once and enters FIN-WAIT-1 before our SYN is acknowledged: the
-/// connection is not yet synchronized (RFC 9293 §3.5.2). A bad ACK must get SYN-RECEIVED's
-/// answer, `<SEQ=SEG.ACK><CTL=RST>` (§3.10.7.4), not a synchronized state's ACK (RFC 5961
-/// §5.2): two TCBs synchronized to different incarnations of each other otherwise answer each
-/// other's ACKs with ACKs, forever when `Policy::invalid_ratelimit` is zero.
+/// Finding 4 (`pair`: "the pair never went quiet in 20000 rounds"). CLOSE in SYN-RECEIVED with
+/// nothing queued sends the FIN at once and enters FIN-WAIT-1 before our SYN is acknowledged:
+/// the connection is not yet synchronized (RFC 9293 §3.5.2). For a passive open, a bad ACK must
+/// get SYN-RECEIVED's answer, `<SEQ=SEG.ACK><CTL=RST>` (§3.10.7.4), before the sequence number
+/// is tested (as Linux's `tcp_check_req`), not a synchronized state's ACK (RFC 5961 §5.2): two
+/// TCBs synchronized to different incarnations of each other otherwise answer each other's
+/// segments with ACKs, forever when `Policy::invalid_ratelimit` is zero.
 #[test]
 fn fin_wait_1_before_our_syn_is_acked_resets_a_bad_ack() {
     let p = Policy {
@@ -91,10 +92,21 @@ fn fin_wait_1_before_our_syn_is_acked_resets_a_bad_ack() {
         "our SYN is not acknowledged"
     );
     let _ = drain(&mut c, &p, T0);
-    // An ACK of a SYN we never sent (another incarnation's), and an old one, twice each: the
-    // same answer every time, no rate limit involved.
-    for bad_ack in [5_000, 100, 5_000, 100] {
-        let _ = c.handle_segment(&p, T0, &seg(301, bad_ack, Flags::ACK));
+    // An ACK of a SYN we never sent (another incarnation's), and an old one, each in and out
+    // of the receive window (the fuzzed case: the other TCB had another incarnation of us, so
+    // its sequence numbers were far off too), twice: the same answer every time, no rate limit
+    // involved.
+    for (seq, bad_ack) in [
+        (301, 5_000),
+        (301, 100),
+        (9_000_000, 5_000),
+        (9_000_000, 100),
+    ]
+    .into_iter()
+    .cycle()
+    .take(8)
+    {
+        let _ = c.handle_segment(&p, T0, &seg(seq, bad_ack, Flags::ACK));
         let out: Vec<String> = drain(&mut c, &p, T0)
             .iter()
             .map(|t| t.segment.to_string())
@@ -143,4 +155,34 @@ fn syn_received_back_to_listen_keeps_the_queued_send_data() {
     let _ = c.handle_segment(&p, T0, &seg(7_001, iss.0 + 11, Flags::ACK));
     assert_eq!(c.take_acked(), 10);
     assert_eq!(c.send_buffered(), 0);
+}
+
+/// Finding 4 again (`pair`, two active opens): after a simultaneous open each side closed in
+/// SYN-RECEIVED, each holding another incarnation of the other. An active open's FIN-WAIT-1
+/// with our SYN unacknowledged also resets a segment whose ACK acknowledges nothing we sent
+/// (§3.5.2), whatever its sequence number; only a SYN,ACK keeps the acceptability test first.
+#[test]
+fn active_fin_wait_1_before_our_syn_is_acked_resets_a_bad_ack() {
+    let p = Policy {
+        invalid_ratelimit: tcp_fsm::Duration::ZERO,
+        ..Policy::LINUX
+    };
+    let mut c = Connection::connect(&p, T0, SeqNum(100));
+    let _ = drain(&mut c, &p, T0);
+    // The peer's SYN crosses ours: SYN-RECEIVED, then CLOSE: FIN-WAIT-1, SYN unacknowledged.
+    let _ = c.handle_segment(&p, T0, &seg(300, 0, Flags::SYN));
+    let _ = drain(&mut c, &p, T0);
+    assert_eq!(c.state(), State::SynReceived);
+    assert_eq!(c.close(&p, T0), Ok(()));
+    assert_eq!(c.state(), State::FinWait1);
+    let _ = drain(&mut c, &p, T0);
+    for (seq, bad_ack) in [(9_000_000, 5_000), (301, 5_000), (9_000_000, 5_000)] {
+        let _ = c.handle_segment(&p, T0, &seg(seq, bad_ack, Flags::ACK));
+        let out: Vec<String> = drain(&mut c, &p, T0)
+            .iter()
+            .map(|t| t.segment.to_string())
+            .collect();
+        assert_eq!(out, [format!("<SEQ={bad_ack}><CTL=RST>")]);
+        assert_eq!(c.state(), State::FinWait1);
+    }
 }
