@@ -202,6 +202,21 @@ fn a_violation_prints_a_diagram_and_writes_a_pcap() {
     let records = parse_pcap(&bytes, &model.scenario.peers[0].policy);
     assert_eq!(records, arrivals.len(), "one record per arrival");
     assert_eq!(records, 6, "segments that arrived along the path");
+
+    // Where tshark is installed, it must read the file and find every TCP checksum good
+    // (status 1); elsewhere the checks above stand alone.
+    let tshark = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-o", "tcp.check_checksum:TRUE"])
+        .args(["-T", "fields", "-e", "tcp.checksum.status"])
+        .output();
+    if let Ok(out) = tshark {
+        assert!(out.status.success(), "tshark failed: {out:?}");
+        let statuses = String::from_utf8_lossy(&out.stdout);
+        let statuses: Vec<&str> = statuses.lines().collect();
+        assert_eq!(statuses, ["1"; 6], "tshark's checksum verdicts");
+    }
 }
 
 /// Parses a classic pcap file of raw IPv4 datagrams, verifying every checksum, and returns the
