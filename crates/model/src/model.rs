@@ -4,6 +4,13 @@
 //! Every action is one input to one peer (a segment, a timer, an application call, a crash)
 //! followed, as the core's polling order says, by `poll_transmit` until `None` (the segments go
 //! into that peer's channel), `poll_event` until `None`, and `take_acked`.
+//!
+//! Time: each peer has its own clock, which jumps to a timer's deadline when the timer fires;
+//! segments take no time, except that one arriving in TIME-WAIT moves the receiver's clock up
+//! to the sender's (it cannot arrive before it was sent), so that TIME-WAIT's restart of 2*MSL
+//! on a retransmitted FIN is observable. Besides the properties over states, a few are checked
+//! on the step that could break them and kept as [`hist`] bits: data sent beyond the offered
+//! window, an in-order FIN not consumed, a retransmitted FIN that does not restart TIME-WAIT.
 
 use std::sync::Arc;
 
