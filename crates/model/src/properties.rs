@@ -646,6 +646,50 @@ mod tests {
             ["TIME-WAIT only for the active closer"]
         );
     }
+
+    #[test]
+    fn a_closed_socket_holds_no_unread_data() {
+        let mut st = status(State::FinWait1, 1, 1, 1, 2, 1);
+        st.unread = 1;
+        let mut a = view(st, &[], &[]);
+        let b = view(status(State::CloseWait, 1, 1, 1, 1, 2), &[], &[]);
+        assert!(no_unread_data_after_close(&obs(a, b)));
+        a.app_closed = true;
+        assert_eq!(
+            violations(&obs(a, b)).collect::<Vec<_>>(),
+            ["no unread data after close"]
+        );
+    }
+
+    #[test]
+    fn a_listener_is_not_lost() {
+        let closed = status(State::Closed, 1, 1, 1, 1, 1);
+        let mut b = view(closed, &[], &[]);
+        let a = view(closed, &[], &[]);
+        assert!(listener_survives(&obs(a, b)));
+        b.listening = true;
+        assert!(!listener_survives(&obs(a, b)));
+        b.status.state = State::Listen;
+        assert!(listener_survives(&obs(a, b)));
+    }
+
+    #[test]
+    fn step_properties_read_the_history() {
+        let st = status(State::Established, 1, 1, 1, 1, 1);
+        let mut o = obs(view(st, &[], &[]), view(st, &[], &[]));
+        assert_eq!(violations(&o).count(), 0);
+        o.history.beyond_window = true;
+        o.history.fin_not_consumed = true;
+        o.history.time_wait_not_restarted = true;
+        assert_eq!(
+            violations(&o).collect::<Vec<_>>(),
+            [
+                "sender respects window",
+                "in-order FIN consumed",
+                "TIME-WAIT restarts on FIN"
+            ]
+        );
+    }
 }
 
 #[cfg(test)]
