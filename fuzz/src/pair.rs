@@ -274,6 +274,8 @@ struct Host {
     history: Vec<Ledger>,
     /// The peer incarnation whose data this TCB receives (set by the first octet).
     receiving_from: Option<u64>,
+    /// This TCB received the peer's FIN before sending its own (it went through CLOSE-WAIT).
+    passive_closer: bool,
 }
 
 impl Host {
@@ -291,6 +293,7 @@ impl Host {
             incarnation,
             history: Vec::new(),
             receiving_from: None,
+            passive_closer: false,
         }
     }
 }
@@ -381,6 +384,7 @@ impl<O: Observer> Sim<'_, O> {
         let acked = host.conn.take_acked();
         host.send_front += u64::from(acked);
         let after = host.conn.state();
+        host.passive_closer |= after == State::CloseWait;
         let status = host.conn.status();
         if O::ENABLED && after != before {
             let name = host.name;
@@ -621,6 +625,37 @@ impl<O: Observer> Sim<'_, O> {
         }
         let (a, b) = (self.a.conn.status(), self.b.conn.status());
         self.check(properties::pair_sequence(&a, &b));
+        self.check_snapshot(a, b);
+    }
+
+    /// The model's snapshot properties that hold for streams kept as counts: each peer as a
+    /// `tcp_model::properties::PeerView` with no octets (what was delivered is checked octet by
+    /// octet by `stream_delivery` instead).
+    fn check_snapshot(&self, a: tcp_fsm::Status, b: tcp_fsm::Status) {
+        let view = |h: &Host, status| properties::PeerView {
+            status,
+            incarnation: h.incarnation as u8,
+            peer_incarnation: None,
+            written: &[],
+            read: &[],
+            passive_closer: h.passive_closer,
+            stale_isn_established: false,
+            // Not read by the property checked here.
+            app_closed: false,
+            listening: false,
+        };
+        let obs = properties::Observation {
+            peers: [view(&self.a, a), view(&self.b, b)],
+            history: properties::History::default(),
+            resets_expected: true,
+            quiescent: false,
+        };
+        if !properties::time_wait_only_for_active_closer(&obs) {
+            panic!(
+                "oracle failed at step {}: TIME-WAIT only for the active closer\n  A {a:?}\n  B {b:?}",
+                self.steps
+            );
+        }
     }
 
     /// The end, in two phases. First both applications read and close (still reading), and
