@@ -20,6 +20,28 @@ struct ListenerMirror {
     accept_queue: VecDeque<ConnId>,
 }
 
+/// The endpoint's slab entry (`Entry` in `crates/fsm/src/endpoint.rs`, private), mirrored.
+#[allow(dead_code, reason = "a layout mirror, never read")]
+struct EntryMirror {
+    tuple: FourTuple,
+    conn: Connection,
+    generation: u32,
+    parent: Option<std::net::SocketAddr>,
+    in_syn_queue: bool,
+    queued: bool,
+    released: bool,
+    armed: tcp_fsm::Instant,
+}
+
+/// The endpoint's timer-heap key (`TimerKey`, private), mirrored; a heap entry is
+/// `Reverse<(Instant, TimerKey)>`, and the heap deletes lazily (a re-armed or ended timer stays
+/// until its old deadline comes).
+#[allow(dead_code, reason = "a layout mirror, never read")]
+enum TimerKeyMirror {
+    Conn(ConnId),
+    TimeWait(FourTuple),
+}
+
 fn main() {
     let n = std::env::args()
         .nth(1)
@@ -43,6 +65,22 @@ fn main() {
     row(
         "`FourTuple` (the key of every table)",
         size_of::<FourTuple>(),
+    );
+    row(
+        "endpoint slab entry (`Entry`, mirrored: tuple, connection, parent, flags)",
+        size_of::<EntryMirror>(),
+    );
+    row(
+        "endpoint connection-table bucket (`FourTuple` -> `ConnId`)",
+        size_of::<(FourTuple, ConnId)>(),
+    );
+    row(
+        "endpoint TIME-WAIT-table bucket (`FourTuple` -> `TimeWait`)",
+        size_of::<(FourTuple, TimeWait)>(),
+    );
+    row(
+        "endpoint timer-heap entry (mirrored)",
+        size_of::<std::cmp::Reverse<(tcp_fsm::Instant, TimerKeyMirror)>>(),
     );
     row("`Segment`", size_of::<Segment<'_>>());
     row("`Transmit`", size_of::<Transmit>());
