@@ -13,6 +13,7 @@ use gungraun::{library_benchmark, library_benchmark_group, main};
 use tcp_benches::WIRE_BUFFER;
 use tcp_benches::hot::{Fixture, Machine, Outcome, Path};
 use tcp_benches::lifecycle::{EndpointPair, SteadyPair};
+use tcp_benches::peer::SmolPair;
 use tcp_fsm::ConnId;
 
 // Setups hand the bench a leaked `&'static mut`: only a pointer moves into the counted region,
@@ -95,9 +96,40 @@ fn lifecycle(pair: &'static mut EndpointPair) -> usize {
     black_box(pair.lifecycle())
 }
 
+fn smol_established() -> &'static mut SmolPair {
+    let pair = Box::leak(Box::new(SmolPair::established()));
+    for _ in 0..WARM_UP {
+        pair.exchange();
+    }
+    pair
+}
+
+fn smol_listening() -> &'static mut SmolPair {
+    Box::leak(Box::new(SmolPair::listening()))
+}
+
+// smoltcp doing the same, for comparison; the gate leaves these out (smoltcp only changes when
+// Cargo.lock does).
+#[library_benchmark]
+#[bench::one_octet(setup = smol_established)]
+fn exchange(pair: &'static mut SmolPair) {
+    pair.exchange();
+}
+
+#[library_benchmark]
+#[bench::whole(setup = smol_listening)]
+fn whole_lifecycle(pair: &'static mut SmolPair) {
+    pair.lifecycle();
+}
+
 library_benchmark_group!(
     name = hot_paths;
     benchmarks = state_machine, with_bytes, steady_exchange, endpoint_exchange, lifecycle
 );
 
-main!(library_benchmark_groups = hot_paths);
+library_benchmark_group!(
+    name = smoltcp;
+    benchmarks = exchange, whole_lifecycle
+);
+
+main!(library_benchmark_groups = hot_paths, smoltcp);
