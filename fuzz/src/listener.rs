@@ -378,6 +378,8 @@ struct Client {
     snd_nxt: SeqNum,
     /// The ISS of the last SYN,ACK the endpoint sent it.
     server_iss: Option<SeqNum>,
+    /// The acknowledgment number of that SYN,ACK (the client ISN it answered, plus one).
+    synack_ack: SeqNum,
     /// It has sent something (it is in `Sim::active`).
     active: bool,
 }
@@ -433,11 +435,12 @@ impl<O: Observer> Sim<'_, O> {
         }
         // A forged ACK never yields a connection: only an ACK of a SYN,ACK that went out. A
         // SYN cookie authenticates ISS - client ISN (Linux's layout, `tcp_fsm::syncookie`), so
-        // an ACK whose SEQ and ACK are both moved by the same amount from the handshake's
-        // passes too: that takes having seen the cookie, it is no forgery.
+        // an ACK whose SEQ and ACK are both moved by the same amount from a SYN,ACK the client
+        // received passes too (a cookie for another ISN of the same 4-tuple and period): that
+        // takes having seen a cookie, it is no blind forgery.
         let c = self.clients[usize::from(client)];
         let answers_synack = c.server_iss.is_some_and(|iss| {
-            let shift = c.isn.map_or(0, |isn| seg.seq.since(isn + 1));
+            let shift = seg.seq.since(c.synack_ack);
             seg.ack == iss + 1 || seg.ack == iss + 1 + shift
         });
         let pure_ack = seg.flags.ack() && !seg.flags.syn() && !seg.flags.rst();
@@ -483,6 +486,7 @@ impl<O: Observer> Sim<'_, O> {
                 && seg.flags.contains(Flags::SYN | Flags::ACK)
             {
                 c.server_iss = Some(seg.seq);
+                c.synack_ack = seg.ack;
             }
         }
         while let Some((id, e)) = self.ep.poll_event() {
