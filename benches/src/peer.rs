@@ -8,7 +8,7 @@
 //! ours leaves to the embedder.
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use smoltcp::phy::{Loopback, Medium};
+use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium, PacketMeta, TxToken};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
@@ -19,6 +19,56 @@ const CLIENT_PORT: u16 = 40_000;
 const TICK: Duration = Duration::from_micros(10);
 /// More polls than any step needs; a step that takes more is a fixture bug.
 const MAX_POLLS: usize = 32;
+
+/// smoltcp's `Loopback`, counting the packets sent through it (one addition per packet), so
+/// that the tests can check both stacks send the same segments.
+#[derive(Debug)]
+struct CountingLoopback {
+    inner: Loopback,
+    sent: u64,
+}
+
+struct CountingTx<'a, T> {
+    inner: T,
+    sent: &'a mut u64,
+}
+
+impl<T: TxToken> TxToken for CountingTx<'_, T> {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        *self.sent += 1;
+        self.inner.consume(len, f)
+    }
+
+    fn set_meta(&mut self, meta: PacketMeta) {
+        self.inner.set_meta(meta);
+    }
+}
+
+impl Device for CountingLoopback {
+    type RxToken<'a> = <Loopback as Device>::RxToken<'a>;
+    type TxToken<'a> = CountingTx<'a, <Loopback as Device>::TxToken<'a>>;
+
+    fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let sent = &mut self.sent;
+        self.inner
+            .receive(timestamp)
+            .map(|(rx, inner)| (rx, CountingTx { inner, sent }))
+    }
+
+    fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        let sent = &mut self.sent;
+        self.inner
+            .transmit(timestamp)
+            .map(|inner| CountingTx { inner, sent })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.inner.capabilities()
+    }
+}
 
 fn socket() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
@@ -33,7 +83,7 @@ fn socket() -> tcp::Socket<'static> {
 /// An interface with two TCP sockets, a client and a server.
 pub struct SmolPair {
     now: Instant,
-    device: Loopback,
+    device: CountingLoopback,
     iface: Interface,
     sockets: SocketSet<'static>,
     client: SocketHandle,
@@ -54,7 +104,10 @@ impl std::fmt::Debug for SmolPair {
 impl SmolPair {
     fn bare() -> SmolPair {
         let now = Instant::from_millis(0);
-        let mut device = Loopback::new(Medium::Ip);
+        let mut device = CountingLoopback {
+            inner: Loopback::new(Medium::Ip),
+            sent: 0,
+        };
         let mut config = Config::new(HardwareAddress::Ip);
         config.random_seed = 0x5eed;
         let mut iface = Interface::new(config, &mut device, now);
@@ -108,6 +161,12 @@ impl SmolPair {
         let mut p = SmolPair::listening();
         p.connect();
         p
+    }
+
+    /// Packets (segments) sent through the loopback device so far.
+    #[must_use]
+    pub fn segments_sent(&self) -> u64 {
+        self.device.sent
     }
 
     fn cli(&mut self) -> &mut tcp::Socket<'static> {
@@ -211,9 +270,11 @@ mod tests {
     fn exchange_repeats() {
         let mut p = SmolPair::established();
         for _ in 0..1000 {
+            let before = p.segments_sent();
             p.exchange();
-            // Data out; data in and its ACK out; ACK in: no delayed ACK, no extra segment.
+            // Data out; data in and its ACK out; ACK in: no delayed ACK, no window update.
             assert_eq!(p.polls, 3);
+            assert_eq!(p.segments_sent() - before, 2);
         }
         assert_eq!(p.client_state(), tcp::State::Established);
     }
@@ -223,8 +284,14 @@ mod tests {
         let mut p = SmolPair::listening();
         assert_eq!(p.client_state(), tcp::State::Closed);
         assert_eq!(p.server_state(), tcp::State::Listen);
+        let before = p.segments_sent();
         p.lifecycle();
         assert_eq!(p.client_state(), tcp::State::TimeWait);
         assert_eq!(p.server_state(), tcp::State::Closed);
+        // The same segments as ours (crate::lifecycle::tests::lifecycle_repeats).
+        assert_eq!(
+            p.segments_sent() - before,
+            crate::lifecycle::EndpointPair::new().lifecycle() as u64
+        );
     }
 }
