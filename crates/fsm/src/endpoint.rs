@@ -48,7 +48,9 @@ pub struct FourTuple {
 /// several times more. Equal tuples hash equally: IPv6 flow labels and scope ids, which
 /// equality also compares, are left out, which only makes such tuples share a hash.
 impl core::hash::Hash for FourTuple {
+    #[inline]
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        #[inline(always)]
         fn addr<H: core::hash::Hasher>(a: &SocketAddr, state: &mut H) {
             match a {
                 SocketAddr::V4(a) => {

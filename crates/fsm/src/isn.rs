@@ -28,6 +28,7 @@ pub type SipHasher13 = SipHasher<1, 3>;
 impl<const C: usize, const D: usize> SipHasher<C, D> {
     /// A hasher keyed with `key`.
     #[must_use]
+    #[inline]
     pub fn new(key: [u64; 2]) -> Self {
         let [k0, k1] = key;
         SipHasher {
@@ -159,6 +160,7 @@ impl<const C: usize, const D: usize> Hasher for SipHasher<C, D> {
         self.push(u64::from_le_bytes(word), bytes.len());
     }
 
+    #[inline]
     fn finish(&self) -> u64 {
         let mut s = self.clone();
         let b = ((s.length as u64 & 0xff) << 56) | s.tail;
@@ -187,6 +189,7 @@ impl KeyedState {
 
 impl BuildHasher for KeyedState {
     type Hasher = SipHasher13;
+    #[inline]
     fn build_hasher(&self) -> SipHasher13 {
         SipHasher13::new(self.key)
     }

@@ -578,31 +578,28 @@ const fn add_carry(a: u64, b: u64) -> u64 {
 /// The RFC 1071 one's-complement sum of `data` as big-endian 16-bit words (an odd last
 /// octet padded with a zero), folded to 16 bits.
 ///
-/// Words are read in native byte order, 32 bits at a time into a 64-bit accumulator, and
-/// the folded sum swapped to big-endian at the end: RFC 1071 §2(B), the sum is independent
-/// of byte order. Blocks of 64 KiB keep the accumulator from overflowing.
+/// Words are read in native byte order, 64 bits at a time, and added with end-around carry (a
+/// one's-complement sum in 64 bits is the 16-bit one's-complement sum of its four lanes, RFC
+/// 1071 §2(C)); the tail, under 8 octets, is zero-padded into one more word (it starts at an
+/// even offset, so an odd last octet is padded as the RFC says). The folded sum is swapped to
+/// big-endian at the end: RFC 1071 §2(B), the sum is independent of byte order.
 #[inline]
 fn sum_be(data: &[u8]) -> u16 {
-    let mut total = 0u64;
-    for block in data.chunks(1 << 16) {
-        let mut acc = 0u64;
-        let mut words = block.chunks_exact(8);
-        for w in &mut words {
-            let w = u64::from_ne_bytes(<[u8; 8]>::try_from(w).unwrap_or([0; 8]));
-            acc += (w & 0xffff_ffff) + (w >> 32);
-        }
-        let mut rest = words.remainder().chunks_exact(2);
-        for w in &mut rest {
-            if let &[a, b] = w {
-                acc += u64::from(u16::from_ne_bytes([a, b]));
-            }
-        }
-        if let &[a] = rest.remainder() {
-            acc += u64::from(u16::from_ne_bytes([a, 0]));
-        }
-        total = add_carry(total, acc);
+    let mut acc = 0u64;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        acc = add_carry(acc, u64::from_ne_bytes(word));
     }
-    u16::from_be(fold(total))
+    let mut tail = [0u8; 8];
+    for (d, s) in tail.iter_mut().zip(words.remainder()) {
+        *d = *s;
+    }
+    acc = add_carry(acc, u64::from_ne_bytes(tail));
+    // 64 to 32 bits with end-around carry; `fold` finishes.
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    u16::from_be(fold(acc))
 }
 
 /// The TCP checksum of `tcp_bytes` (header and payload) under `pseudo` (RFC 9293 §3.1,
