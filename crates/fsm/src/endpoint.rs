@@ -165,6 +165,19 @@ struct Entry {
     released: bool,
     /// The deadline its live heap entry stands for.
     armed: Instant,
+    /// Its own policy when socket options made it differ from the endpoint's (in the entry, so
+    /// that a segment touches no other per-connection memory for it).
+    policy: Option<alloc::boxed::Box<Policy>>,
+}
+
+/// The parts of an [`Entry`] that run beside its policy (see [`Endpoint::split`]).
+struct Parts<'a> {
+    tuple: FourTuple,
+    conn: &'a mut Connection,
+    parent: &'a mut Option<SocketAddr>,
+    queued: &'a mut bool,
+    released: &'a mut bool,
+    armed: &'a mut Instant,
 }
 
 #[derive(Clone, Debug)]
@@ -190,8 +203,6 @@ pub struct Endpoint {
     isn: IsnGenerator,
     cookies: SynCookieJar,
     slots: Vec<Slot>,
-    /// Per slot, the connection's own policy when socket options made it differ.
-    slot_policies: Vec<Option<alloc::boxed::Box<Policy>>>,
     free: Option<u32>,
     live: usize,
     by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
@@ -214,7 +225,6 @@ impl Endpoint {
             isn: IsnGenerator::new([secret[0], secret[1]]),
             cookies: SynCookieJar::new([secret[1] ^ secret[2], secret[0] ^ secret[3]]),
             slots: Vec::new(),
-            slot_policies: Vec::new(),
             free: None,
             live: 0,
             by_tuple: HashMap::with_hasher(hash),
@@ -297,13 +307,30 @@ impl Endpoint {
         }
     }
 
-    /// An entry and the policy it runs under, borrowed together.
-    fn split(&mut self, id: ConnId) -> Option<(&mut Entry, &Policy)> {
+    /// An entry's parts and the policy it runs under, borrowed together.
+    fn split(&mut self, id: ConnId) -> Option<(Parts<'_>, &Policy)> {
         let i = id.index as usize;
         match self.slots.get_mut(i)? {
             Slot::Used(e) if e.generation == id.generation => {
-                let own = self.slot_policies.get(i).and_then(|p| p.as_deref());
-                Some((e, own.unwrap_or(&self.policy)))
+                let Entry {
+                    tuple,
+                    conn,
+                    parent,
+                    queued,
+                    released,
+                    armed,
+                    policy,
+                    ..
+                } = e;
+                let parts = Parts {
+                    tuple: *tuple,
+                    conn,
+                    parent,
+                    queued,
+                    released,
+                    armed,
+                };
+                Some((parts, policy.as_deref().unwrap_or(&self.policy)))
             }
             _ => None,
         }
@@ -312,8 +339,7 @@ impl Endpoint {
     /// The policy a connection runs under.
     #[must_use]
     pub fn connection_policy(&self, id: ConnId) -> Option<&Policy> {
-        self.entry(id)?;
-        let own = self.slot_policies.get(id.index as usize)?.as_deref();
+        let own = self.entry(id)?.policy.as_deref();
         Some(own.unwrap_or(&self.policy))
     }
 
@@ -327,9 +353,10 @@ impl Endpoint {
         id: ConnId,
         policy: Policy,
     ) -> Result<(), EndpointError> {
-        self.entry(id).ok_or(EndpointError::NoSuchConnection)?;
-        self.slot_policies[id.index as usize] =
-            (policy != self.policy).then(|| alloc::boxed::Box::new(policy));
+        let own = (policy != self.policy).then(|| alloc::boxed::Box::new(policy));
+        self.entry_mut(id)
+            .ok_or(EndpointError::NoSuchConnection)?
+            .policy = own;
         if let Some((e, policy)) = self.split(id) {
             e.conn.policy_changed(policy, now);
         }
@@ -338,7 +365,13 @@ impl Endpoint {
         Ok(())
     }
 
-    fn insert(&mut self, tuple: FourTuple, conn: Connection, parent: Option<SocketAddr>) -> ConnId {
+    fn insert(
+        &mut self,
+        tuple: FourTuple,
+        conn: Connection,
+        parent: Option<SocketAddr>,
+        policy: Option<alloc::boxed::Box<Policy>>,
+    ) -> ConnId {
         let entry = |generation| Entry {
             tuple,
             conn,
@@ -348,6 +381,7 @@ impl Endpoint {
             queued: false,
             released: false,
             armed: Instant::NEVER,
+            policy,
         };
         let id = if let Some(index) = self.free {
             let slot = &mut self.slots[index as usize];
@@ -357,12 +391,10 @@ impl Endpoint {
             };
             self.free = next;
             *slot = Slot::Used(entry(generation));
-            self.slot_policies[index as usize] = None;
             ConnId { index, generation }
         } else {
             let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 connections");
             self.slots.push(Slot::Used(entry(0)));
-            self.slot_policies.push(None);
             ConnId {
                 index,
                 generation: 0,
@@ -387,7 +419,6 @@ impl Endpoint {
             },
         );
         self.free = Some(id.index);
-        self.slot_policies[id.index as usize] = None;
         self.live -= 1;
         let Slot::Used(entry) = old else {
             return None;
@@ -438,8 +469,8 @@ impl Endpoint {
             if let Some((e, policy)) = self.split(id) {
                 // Cannot fail: the connection exists; a CLOSED one just stays CLOSED.
                 let _ = e.conn.abort(policy);
-                e.released = true;
-                e.parent = None;
+                *e.released = true;
+                *e.parent = None;
                 self.service(id);
             }
         }
@@ -523,7 +554,7 @@ impl Endpoint {
         }
         let iss = self.isn.isn(now, &local, &remote);
         let conn = Connection::connect(&self.policy, now, iss);
-        let id = self.insert(tuple, conn, None);
+        let id = self.insert(tuple, conn, None, None);
         self.service(id);
         Ok(id)
     }
@@ -535,7 +566,7 @@ impl Endpoint {
         f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
     ) -> Result<T, EndpointError> {
         let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
-        let r = f(&mut e.conn, policy)?;
+        let r = f(e.conn, policy)?;
         self.service(id);
         Ok(r)
     }
@@ -599,7 +630,7 @@ impl Endpoint {
     pub fn release(&mut self, now: Instant, id: ConnId) -> Result<(), EndpointError> {
         let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
         e.conn.orphan(policy, now);
-        e.released = true;
+        *e.released = true;
         // Freed (or turned into TIME-WAIT) by `poll_transmit` once nothing is left to send.
         self.service(id);
         Ok(())
@@ -819,8 +850,7 @@ impl Endpoint {
             };
         }
         let inherited = l.policy.clone();
-        let id = self.insert(tuple, child, Some(key));
-        self.slot_policies[id.index as usize] = inherited;
+        let id = self.insert(tuple, child, Some(key), inherited);
         if let Some(e) = self.entry_mut(id) {
             e.in_syn_queue = true;
         }
@@ -862,8 +892,7 @@ impl Endpoint {
         // The SYN+ACK went out statelessly, with the cookie.
         while child.poll_transmit(policy, now).is_some() {}
         let Arrival { data, disposition } = child.handle_segment(policy, now, ack);
-        let id = self.insert(tuple, child, Some(listener));
-        self.slot_policies[id.index as usize] = own;
+        let id = self.insert(tuple, child, Some(listener), own);
         self.service(id);
         Routed {
             conn: Some(id),
@@ -952,8 +981,9 @@ impl Endpoint {
                 self.remove(id);
             }
             State::TimeWait => {
-                let own = self.slot_policies[id.index as usize].as_deref();
-                let tw = e.conn.time_wait_entry(own.unwrap_or(&self.policy));
+                let tw = e
+                    .conn
+                    .time_wait_entry(e.policy.as_deref().unwrap_or(&self.policy));
                 let tuple = e.tuple;
                 self.remove(id);
                 if self.time_wait.len() < self.policy.max_time_wait as usize {
@@ -994,7 +1024,7 @@ impl Endpoint {
                     transmit,
                 });
             }
-            e.queued = false;
+            *e.queued = false;
             self.ready.pop_front();
             self.collect(id);
             self.settle(id);
@@ -1025,10 +1055,10 @@ impl Endpoint {
                     let Some((e, policy)) = self.split(id) else {
                         continue;
                     };
-                    if e.armed != deadline {
+                    if *e.armed != deadline {
                         continue;
                     }
-                    e.armed = Instant::NEVER;
+                    *e.armed = Instant::NEVER;
                     e.conn.handle_timeout(policy, now);
                     self.service(id);
                 }
