@@ -19,7 +19,9 @@ use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::net::SocketAddr;
 
-use hashbrown::HashMap;
+use core::hash::BuildHasher as _;
+
+use hashbrown::{HashMap, HashTable};
 
 use crate::connection::{Arrival, CallError, Connection, Disposition, Event, reset_for};
 use crate::isn::{IsnGenerator, KeyedState};
@@ -48,7 +50,7 @@ pub struct FourTuple {
 /// several times more. Equal tuples hash equally: IPv6 flow labels and scope ids, which
 /// equality also compares, are left out, which only makes such tuples share a hash.
 impl core::hash::Hash for FourTuple {
-    #[inline]
+    #[inline(always)]
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         #[inline(always)]
         fn addr<H: core::hash::Hasher>(a: &SocketAddr, state: &mut H) {
@@ -65,6 +67,19 @@ impl core::hash::Hash for FourTuple {
         addr(&self.local, state);
         addr(&self.remote, state);
     }
+}
+
+/// The table hash of a 4-tuple, inlined (hashing is most of a table probe).
+#[inline(always)]
+#[allow(
+    clippy::manual_hash_one,
+    reason = "BuildHasher::hash_one is not inlined here and costs about 30 instructions more"
+)]
+fn tuple_hash(key: &KeyedState, tuple: &FourTuple) -> u64 {
+    use core::hash::{Hash as _, Hasher as _};
+    let mut h = key.build_hasher();
+    tuple.hash(&mut h);
+    h.finish()
 }
 
 /// A handle to a connection of an [`Endpoint`]; stale handles are refused, never confused
@@ -205,7 +220,12 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Option<u32>,
     live: usize,
-    by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    /// The connections by 4-tuple: slot indices only, hashed by the slot's tuple (4 octets a
+    /// bucket instead of a 64-octet key and a handle; the tuple is compared in the slot, which
+    /// the segment touches anyway). Every index names a used slot.
+    by_tuple: HashTable<u32>,
+    /// The key of the tables' hash.
+    hash: KeyedState,
     listeners: HashMap<SocketAddr, Listener, KeyedState>,
     time_wait: HashMap<FourTuple, TimeWait, KeyedState>,
     ready: VecDeque<ConnId>,
@@ -227,7 +247,8 @@ impl Endpoint {
             slots: Vec::new(),
             free: None,
             live: 0,
-            by_tuple: HashMap::with_hasher(hash),
+            by_tuple: HashTable::new(),
+            hash,
             listeners: HashMap::with_hasher(hash),
             time_wait: HashMap::with_hasher(hash),
             ready: VecDeque::new(),
@@ -283,14 +304,27 @@ impl Endpoint {
     /// without `SO_REUSEADDR` must respect).
     #[must_use]
     pub fn local_in_use(&self, local: SocketAddr) -> bool {
-        self.by_tuple.keys().any(|t| t.local == local)
+        self.by_tuple
+            .iter()
+            .any(|&i| matches!(self.slots.get(i as usize), Some(Slot::Used(e)) if e.tuple.local == local))
             || self.time_wait.keys().any(|t| t.local == local)
     }
 
     /// The connection on a 4-tuple, if any.
     #[must_use]
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
-        self.by_tuple.get(tuple).copied()
+        let slots = &self.slots;
+        let index = *self.by_tuple.find(
+            tuple_hash(&self.hash, tuple),
+            |&i| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == *tuple),
+        )?;
+        match slots.get(index as usize)? {
+            Slot::Used(e) => Some(ConnId {
+                index,
+                generation: e.generation,
+            }),
+            Slot::Free { .. } => None,
+        }
     }
 
     fn entry(&self, id: ConnId) -> Option<&Entry> {
@@ -400,7 +434,22 @@ impl Endpoint {
                 generation: 0,
             }
         };
-        self.by_tuple.insert(tuple, id);
+        // A tuple's newer connection takes its place in the table (TIME-WAIT reuse, while the
+        // application still holds the old one).
+        let slots = &self.slots;
+        let hash = self.hash;
+        let h = tuple_hash(&hash, &tuple);
+        let same =
+            |&i: &u32| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == tuple);
+        if let Some(i) = self.by_tuple.find_mut(h, same) {
+            *i = id.index;
+        } else {
+            self.by_tuple
+                .insert_unique(h, id.index, |&i| match slots.get(i as usize) {
+                    Some(Slot::Used(e)) => tuple_hash(&hash, &e.tuple),
+                    _ => 0,
+                });
+        }
         self.live += 1;
         id
     }
@@ -423,8 +472,12 @@ impl Endpoint {
         let Slot::Used(entry) = old else {
             return None;
         };
-        if self.by_tuple.get(&entry.tuple) == Some(&id) {
-            self.by_tuple.remove(&entry.tuple);
+        // Unless a newer connection took the tuple over.
+        if let Ok(found) = self
+            .by_tuple
+            .find_entry(tuple_hash(&self.hash, &entry.tuple), |&i| i == id.index)
+        {
+            found.remove();
         }
         if entry.in_syn_queue {
             if let Some(l) = entry.parent.and_then(|p| self.listeners.get_mut(&p)) {
@@ -549,7 +602,7 @@ impl Endpoint {
         remote: SocketAddr,
     ) -> Result<ConnId, EndpointError> {
         let tuple = FourTuple { local, remote };
-        if self.by_tuple.contains_key(&tuple) || self.time_wait.contains_key(&tuple) {
+        if self.lookup(&tuple).is_some() || self.time_wait.contains_key(&tuple) {
             return Err(EndpointError::AddrInUse);
         }
         let iss = self.isn.isn(now, &local, &remote);
@@ -645,9 +698,7 @@ impl Endpoint {
         tuple: FourTuple,
         seg: &Segment<'a>,
     ) -> Routed<'a> {
-        if let Some(&id) = self.by_tuple.get(&tuple)
-            && self.entry(id).is_some()
-        {
+        if let Some(id) = self.lookup(&tuple) {
             let routed = self.route_to_connection(now, id, seg);
             if routed.disposition != Disposition::Reopen {
                 return routed;

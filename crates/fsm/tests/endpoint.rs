@@ -466,3 +466,47 @@ fn endpoint_connect_to_tuple_in_time_wait_is_refused_and_syn_may_reopen_it() {
         Some(State::Established)
     );
 }
+
+#[test]
+fn endpoint_reopen_of_a_held_time_wait_connection_gives_the_tuple_to_the_new_one() {
+    let mut net = Net::new(policy());
+    net.server.ep.listen(net.s_addr, 8).expect("listen");
+    let (c, s) = net.connect();
+    // The server closes first and keeps its handle: its connection stays in TIME-WAIT in the
+    // slab (no compact entry).
+    net.server.ep.close(net.now, s).expect("close");
+    net.run();
+    net.client.ep.close(net.now, c).expect("close");
+    net.client.ep.release(net.now, c).expect("release");
+    net.run();
+    assert_eq!(
+        net.server.ep.connection(s).map(|x| x.state()),
+        Some(State::TimeWait)
+    );
+    let tuple = net.server.ep.tuple(s).expect("held");
+    assert_eq!(net.server.ep.lookup(&tuple), Some(s));
+    // A new SYN on the same 4-tuple reopens it: a new child takes the tuple over while the
+    // application still holds the old connection.
+    net.now = net.now + Duration::from_secs(1);
+    let c2 = net
+        .client
+        .ep
+        .connect(net.now, net.c_addr, net.s_addr)
+        .expect("connect");
+    net.run();
+    let s2 = net.server.ep.accept(net.s_addr).expect("a new connection");
+    assert_ne!(s2, s);
+    assert_eq!(net.server.ep.lookup(&tuple), Some(s2));
+    assert!(net.server.ep.local_in_use(net.s_addr));
+    // Letting go of the old one frees it without taking the tuple from the new one.
+    net.server.ep.release(net.now, s).expect("release");
+    net.run();
+    assert_eq!(net.server.ep.lookup(&tuple), Some(s2));
+    net.client.write(c2, b"after");
+    net.run();
+    assert_eq!(net.server.read(s2), b"after");
+    assert_eq!(
+        net.client.ep.connection(c2).map(|x| x.state()),
+        Some(State::Established)
+    );
+}
