@@ -813,14 +813,13 @@ impl Endpoint {
     ) -> Routed<'a> {
         let local = tuple.local;
         let wildcard = SocketAddr::new(unspecified_like(&local), local.port());
-        let key = if self.listeners.contains_key(&local) {
-            local
-        } else if self.listeners.contains_key(&wildcard) {
-            wildcard
+        let (key, l) = if let Some(l) = self.listeners.get(&local) {
+            (local, l)
+        } else if let Some(l) = self.listeners.get(&wildcard) {
+            (wildcard, l)
         } else {
             return self.closed_port(tuple, seg);
         };
-        let l = &self.listeners[&key];
         let policy = l.policy.as_deref().unwrap_or(&self.policy);
         let is_syn = seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst();
         let mut use_cookie = false;
@@ -1050,7 +1049,17 @@ impl Endpoint {
     // ----- outputs -----------------------------------------------------------------------------
 
     /// The next segment to send, if any.
+    #[inline]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
+        // The common last call: nothing queued.
+        if self.replies.is_empty() && self.ready.is_empty() {
+            return None;
+        }
+        self.poll_queued(now)
+    }
+
+    /// [`Self::poll_transmit`] with something queued.
+    fn poll_queued(&mut self, now: Instant) -> Option<Outgoing> {
         if let Some((tuple, segment)) = self.replies.pop_front() {
             return Some(Outgoing {
                 tuple,
