@@ -227,7 +227,9 @@ pub struct Endpoint {
     /// The key of the tables' hash.
     hash: KeyedState,
     listeners: HashMap<SocketAddr, Listener, KeyedState>,
-    time_wait: HashMap<FourTuple, TimeWait, KeyedState>,
+    /// TIME-WAIT entries by 4-tuple, hashed as the connection table is: a segment that misses
+    /// that table probes this one with the same hash.
+    time_wait: HashTable<(FourTuple, TimeWait)>,
     ready: VecDeque<ConnId>,
     timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
     replies: VecDeque<(FourTuple, Segment<'static>)>,
@@ -250,7 +252,7 @@ impl Endpoint {
             by_tuple: HashTable::new(),
             hash,
             listeners: HashMap::with_hasher(hash),
-            time_wait: HashMap::with_hasher(hash),
+            time_wait: HashTable::new(),
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
             replies: VecDeque::new(),
@@ -285,7 +287,12 @@ impl Endpoint {
     /// The TIME-WAIT entry of a 4-tuple, if any.
     #[must_use]
     pub fn time_wait_entry(&self, tuple: &FourTuple) -> Option<&TimeWait> {
-        self.time_wait.get(tuple)
+        if self.time_wait.is_empty() {
+            return None;
+        }
+        self.time_wait
+            .find(tuple_hash(&self.hash, tuple), |(t, _)| t == tuple)
+            .map(|(_, tw)| tw)
     }
 
     /// A connection, by handle.
@@ -307,15 +314,21 @@ impl Endpoint {
         self.by_tuple
             .iter()
             .any(|&i| matches!(self.slots.get(i as usize), Some(Slot::Used(e)) if e.tuple.local == local))
-            || self.time_wait.keys().any(|t| t.local == local)
+            || self.time_wait.iter().any(|(t, _)| t.local == local)
     }
 
     /// The connection on a 4-tuple, if any.
     #[must_use]
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
+        self.lookup_hashed(tuple_hash(&self.hash, tuple), tuple)
+    }
+
+    /// [`Self::lookup`] with the tuple's hash already computed.
+    #[inline(always)]
+    fn lookup_hashed(&self, hash: u64, tuple: &FourTuple) -> Option<ConnId> {
         let slots = &self.slots;
         let index = *self.by_tuple.find(
-            tuple_hash(&self.hash, tuple),
+            hash,
             |&i| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == *tuple),
         )?;
         match slots.get(index as usize)? {
@@ -602,7 +615,7 @@ impl Endpoint {
         remote: SocketAddr,
     ) -> Result<ConnId, EndpointError> {
         let tuple = FourTuple { local, remote };
-        if self.lookup(&tuple).is_some() || self.time_wait.contains_key(&tuple) {
+        if self.lookup(&tuple).is_some() || self.time_wait_entry(&tuple).is_some() {
             return Err(EndpointError::AddrInUse);
         }
         let iss = self.isn.isn(now, &local, &remote);
@@ -698,7 +711,8 @@ impl Endpoint {
         tuple: FourTuple,
         seg: &Segment<'a>,
     ) -> Routed<'a> {
-        if let Some(id) = self.lookup(&tuple) {
+        let hash = tuple_hash(&self.hash, &tuple);
+        if let Some(id) = self.lookup_hashed(hash, &tuple) {
             let routed = self.route_to_connection(now, id, seg);
             if routed.disposition != Disposition::Reopen {
                 return routed;
@@ -711,7 +725,7 @@ impl Endpoint {
             self.settle(id);
             return self.route_to_listener(now, tuple, seg, iss);
         }
-        if let Some(tw) = self.time_wait.get_mut(&tuple) {
+        if let Some((_, tw)) = self.time_wait.find_mut(hash, |(t, _)| *t == tuple) {
             let verdict = tw.handle_segment(&self.policy, now, seg);
             let ack = tw.ack_segment();
             let iss = tw.reopen_iss();
@@ -726,11 +740,11 @@ impl Endpoint {
                 }
                 TimeWaitVerdict::Drop(d) => d,
                 TimeWaitVerdict::Closed => {
-                    self.time_wait.remove(&tuple);
+                    self.remove_time_wait(hash, &tuple);
                     Disposition::Reset
                 }
                 TimeWaitVerdict::Reopen => {
-                    self.time_wait.remove(&tuple);
+                    self.remove_time_wait(hash, &tuple);
                     return self.route_to_listener(now, tuple, seg, Some(iss));
                 }
             };
@@ -963,6 +977,12 @@ impl Endpoint {
         }
     }
 
+    fn remove_time_wait(&mut self, hash: u64, tuple: &FourTuple) {
+        if let Ok(found) = self.time_wait.find_entry(hash, |(t, _)| t == tuple) {
+            found.remove();
+        }
+    }
+
     fn reply(&mut self, tuple: FourTuple, seg: Segment<'static>) {
         if self.replies.len() < MAX_REPLIES {
             self.replies.push_back((tuple, seg));
@@ -1039,7 +1059,18 @@ impl Endpoint {
                 if self.time_wait.len() < self.policy.max_time_wait as usize {
                     self.timers
                         .push(Reverse((tw.deadline, TimerKey::TimeWait(tuple))));
-                    self.time_wait.insert(tuple, tw);
+                    let key = self.hash;
+                    let h = tuple_hash(&key, &tuple);
+                    match self.time_wait.entry(
+                        h,
+                        |(t, _)| *t == tuple,
+                        |(t, _)| tuple_hash(&key, t),
+                    ) {
+                        hashbrown::hash_table::Entry::Occupied(mut old) => old.get_mut().1 = tw,
+                        hashbrown::hash_table::Entry::Vacant(slot) => {
+                            slot.insert((tuple, tw));
+                        }
+                    }
                 }
             }
             _ => {}
@@ -1123,11 +1154,12 @@ impl Endpoint {
                     self.service(id);
                 }
                 TimerKey::TimeWait(tuple) => {
-                    let Some(tw) = self.time_wait.get(&tuple) else {
+                    let h = tuple_hash(&self.hash, &tuple);
+                    let Some((_, tw)) = self.time_wait.find(h, |(t, _)| *t == tuple) else {
                         continue;
                     };
                     if tw.expired(now) {
-                        self.time_wait.remove(&tuple);
+                        self.remove_time_wait(h, &tuple);
                     } else if tw.deadline != deadline {
                         let next = tw.deadline;
                         self.timers.push(Reverse((next, TimerKey::TimeWait(tuple))));
