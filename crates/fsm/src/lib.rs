@@ -20,7 +20,10 @@ pub mod close;
 pub mod connection;
 #[cfg(feature = "alloc")]
 pub mod endpoint;
+pub mod ipv4;
 pub mod isn;
+#[cfg(feature = "alloc")]
+pub mod pcap;
 pub mod policy;
 pub mod segment;
 pub mod seq;

@@ -11,12 +11,11 @@
 //! - [`kernel`]: kernel sockets, `ss`, and the `inet_sock_set_state` tracepoint;
 //! - [`peer`]: the traits both stacks implement, so a scenario is written once;
 //! - [`loopback`]: `AF_PACKET` capture for the kernel-vs-kernel runs;
-//! - [`pcap`], [`trace`], [`ipv4`]: captures, segments, datagrams.
+//! - [`pcap`], [`trace`]: captures and segments (IPv4 framing is the core's `tcp_fsm::ipv4`).
 //!
 //! The scenarios are in `tests/scenarios.rs`; `examples/echo.rs` is an echo server to talk to
 //! with `nc` or `curl`. See the crate's README.
 
-pub mod ipv4;
 pub mod kernel;
 pub mod loopback;
 pub mod netns;

@@ -17,11 +17,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use tcp_fsm::ipv4;
 use tcp_fsm::socket::{Errno, Fd, Shutdown, SockOpt, Stack as SocketStack};
-use tcp_fsm::wire::{self, PseudoHeader, Repr};
+use tcp_fsm::wire::{self, PseudoHeader};
 use tcp_fsm::{Endpoint, FourTuple, Policy, State};
 
-use crate::ipv4;
 use crate::pcap::Packet;
 use crate::peer::{Listener, Stack, Stream};
 use crate::trace::Seg;
@@ -174,29 +174,14 @@ impl Inner {
                 else {
                     continue;
                 };
-                let repr = Repr {
-                    src_port: local.port(),
-                    dst_port: remote.port(),
-                    segment,
-                };
-                let mut out = vec![0u8; ipv4::HEADER_LEN + wire::buffer_len(&repr)];
-                let pseudo = PseudoHeader::V4 {
-                    src: *local.ip(),
-                    dst: *remote.ip(),
-                };
-                let Ok(n) = wire::emit(&repr, Some(&pseudo), &mut out[ipv4::HEADER_LEN..]) else {
-                    continue;
-                };
                 self.ip_id = self.ip_id.wrapping_add(1);
-                ipv4::write_header(
-                    &mut out,
-                    *local.ip(),
-                    *remote.ip(),
-                    ipv4::PROTO_TCP,
-                    n,
-                    self.ip_id,
-                );
-                out
+                match ipv4::tcp_datagram(local, remote, &segment, self.ip_id) {
+                    Ok(datagram) => datagram,
+                    Err(e) => {
+                        eprintln!("ours: {e}");
+                        continue;
+                    }
+                }
             };
             if let Err(e) = self.tun.send(&out) {
                 eprintln!("ours: write to TUN failed: {e}");

@@ -1,5 +1,6 @@
 //! Classic pcap files (the libpcap format that tcpdump and Wireshark read), written by the
-//! harness itself from the packets it reads from and writes to the TUN device.
+//! harness itself from the packets it reads from and writes to the TUN device, through the
+//! core's [`tcp_fsm::pcap`] writer and reader.
 //!
 //! Link type 101 (`LINKTYPE_RAW`): each record is an IP datagram with no link-layer header.
 
@@ -8,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// `LINKTYPE_RAW`: raw IPv4 or IPv6, told apart by the version nibble.
-pub const LINKTYPE_RAW: u32 = 101;
+pub use tcp_fsm::pcap::LINKTYPE_RAW;
+use tcp_fsm::pcap::{self as capture, ReadError};
 
 /// The environment variable naming the directory pcaps are written to.
 pub const PCAP_DIR_ENV: &str = "TCP_INTEROP_PCAP_DIR";
@@ -28,62 +29,39 @@ pub struct Packet {
 /// Serialises `packets` as a pcap file; `epoch` is the wall-clock time of `at = 0`.
 #[must_use]
 pub fn to_bytes(packets: &[Packet], epoch: SystemTime) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(24 + packets.iter().map(|p| 16 + p.bytes.len()).sum::<usize>());
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes()); // microsecond timestamps
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-    out.extend_from_slice(&65_535u32.to_le_bytes()); // snaplen
-    out.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
     let base = epoch
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
+    let mut out = capture::Writer::new(LINKTYPE_RAW);
     for p in packets {
-        let t = base + p.at;
-        let len = u32::try_from(p.bytes.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&u32::try_from(t.as_secs()).unwrap_or(u32::MAX).to_le_bytes());
-        out.extend_from_slice(&t.subsec_micros().to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&p.bytes);
+        let micros = u64::try_from((base + p.at).as_micros()).unwrap_or(u64::MAX);
+        out.record(micros, &p.bytes);
     }
-    out
+    out.into_bytes()
 }
 
 /// Reads back a file written by [`to_bytes`]: the datagrams, with their times since the first.
 ///
 /// # Errors
-/// `InvalidData` if the header or a record is malformed.
+/// `InvalidData` if the header or a record is malformed, or the link type is not raw IP.
 pub fn from_bytes(bytes: &[u8]) -> io::Result<Vec<Packet>> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    let word = |at: usize| -> io::Result<u32> {
-        let b = bytes.get(at..at + 4).ok_or_else(|| bad("truncated"))?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    if word(0)? != 0xa1b2_c3d4 || word(20)? != LINKTYPE_RAW {
-        return Err(bad("not a little-endian LINKTYPE_RAW pcap"));
+    let bad = |e: ReadError| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
+    let (linktype, records) = capture::read(bytes).map_err(bad)?;
+    if linktype != LINKTYPE_RAW {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("link type {linktype}, not LINKTYPE_RAW"),
+        ));
     }
-    let mut at = 24;
-    let mut packets = Vec::new();
-    let mut first = None;
-    while at < bytes.len() {
-        let t = Duration::from_secs(u64::from(word(at)?))
-            + Duration::from_micros(u64::from(word(at + 4)?));
-        let len = word(at + 8)? as usize;
-        let data = bytes
-            .get(at + 16..at + 16 + len)
-            .ok_or_else(|| bad("truncated record"))?;
-        let t0 = *first.get_or_insert(t);
-        packets.push(Packet {
-            at: t.saturating_sub(t0),
-            bytes: data.to_vec(),
+    let first = records.first().map_or(0, |r| r.micros);
+    Ok(records
+        .iter()
+        .map(|r| Packet {
+            at: Duration::from_micros(r.micros.saturating_sub(first)),
+            bytes: r.packet.to_vec(),
             note: None,
-        });
-        at += 16 + len;
-    }
-    Ok(packets)
+        })
+        .collect())
 }
 
 /// Where pcaps go: `$TCP_INTEROP_PCAP_DIR` if set, else `default`.

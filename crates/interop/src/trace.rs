@@ -8,8 +8,8 @@ use std::time::Duration;
 use tcp_fsm::Flags;
 use tcp_fsm::wire;
 
-use crate::ipv4;
 use crate::pcap::Packet;
+use tcp_fsm::ipv4;
 
 /// One TCP segment from a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
