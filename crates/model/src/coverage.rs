@@ -83,6 +83,21 @@ impl Cause {
         }
     }
 
+    /// The kind of event behind this cause, as `tcp_fsm::EDGES` names it; `None` for a crash,
+    /// which is no transition of a TCB (the TCB is lost). A call that is neither OPEN, CLOSE nor
+    /// ABORT (send, read) counts as a call.
+    #[must_use]
+    pub fn event_kind(self) -> Option<tcp_fsm::Cause> {
+        match self {
+            Cause::RcvSyn | Cause::RcvSynAck | Cause::RcvAck | Cause::RcvFin | Cause::RcvRst => {
+                Some(tcp_fsm::Cause::Segment)
+            }
+            Cause::Timeout => Some(tcp_fsm::Cause::Timeout),
+            Cause::Open | Cause::Close | Cause::Abort | Cause::Other => Some(tcp_fsm::Cause::Call),
+            Cause::Crash => None,
+        }
+    }
+
     fn bit(self) -> u16 {
         1 << (self as u8)
     }

@@ -56,6 +56,8 @@ pub mod hist {
     pub const FIN_NOT_CONSUMED: u16 = 1 << 10;
     /// A retransmitted FIN reached TIME-WAIT without restarting 2*MSL.
     pub const TW_NOT_RESTARTED: u16 = 1 << 11;
+    /// A state change took no edge of `tcp_fsm::EDGES` for its kind of event.
+    pub const FORBIDDEN_STEP: u16 = 1 << 12;
 }
 
 /// Remaining fault budgets.
@@ -417,6 +419,12 @@ impl TcpModel {
             if after != before[p] {
                 self.recorder.edge(before[p], after, cause[p]);
                 self.recorder.reach(p, after);
+                // A crash is no transition of the TCB: it is lost, and a new one begins.
+                if let Some(kind) = cause[p].event_kind()
+                    && properties::step_allowed(before[p], after, kind).is_err()
+                {
+                    s.history |= hist::FORBIDDEN_STEP;
+                }
             }
         }
     }
@@ -698,6 +706,7 @@ impl TcpModel {
                 beyond_window: h & hist::BEYOND_WINDOW != 0,
                 fin_not_consumed: h & hist::FIN_NOT_CONSUMED != 0,
                 time_wait_not_restarted: h & hist::TW_NOT_RESTARTED != 0,
+                forbidden_step: h & hist::FORBIDDEN_STEP != 0,
             },
             resets_expected: self.scenario.resets_expected,
             quiescent: quiescence && self.quiescent(s),
@@ -811,6 +820,10 @@ impl Model for TcpModel {
             safety!(
                 "TIME-WAIT restarts on FIN",
                 properties::time_wait_restarts_on_fin
+            ),
+            safety!(
+                "state changes follow Figure 5",
+                properties::state_changes_follow_figure_5
             ),
             safety!("within model bounds", properties::within_model_bounds),
         ];

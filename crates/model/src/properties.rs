@@ -62,6 +62,9 @@ pub struct History {
     pub fin_not_consumed: bool,
     /// A retransmitted FIN reached TIME-WAIT and the 2*MSL timer was not restarted.
     pub time_wait_not_restarted: bool,
+    /// One event moved a connection along no edge of `tcp_fsm::EDGES` taken by that kind of
+    /// event ([`step_allowed`]).
+    pub forbidden_step: bool,
 }
 
 /// A snapshot of the two peers, the history, and whether the system is quiescent.
@@ -191,6 +194,14 @@ pub fn listener_survives(obs: &Observation<'_>) -> bool {
         .all(|p| !(p.listening && p.status.state == State::Closed))
 }
 
+/// Every state change is an edge of RFC 9293 Figure 5 (or of its notes, or a timeout edge) taken
+/// by the kind of event that happened: a segment, a call or a timer ([`step_allowed`], checked
+/// by the model on every action and by the `pair` and `segments` fuzz targets on every step).
+#[must_use]
+pub fn state_changes_follow_figure_5(obs: &Observation<'_>) -> bool {
+    !obs.history.forbidden_step
+}
+
 /// A sender never sends data beyond the window its peer offered, SND.UNA + SND.WND (RFC 9293
 /// §3.8.6).
 #[must_use]
@@ -224,7 +235,7 @@ pub fn within_model_bounds(obs: &Observation<'_>) -> bool {
 pub type Check = fn(&Observation<'_>) -> bool;
 
 /// Every safety and quiescence property, with its name.
-pub const ALL: [(&str, Check); 13] = [
+pub const ALL: [(&str, Check); 14] = [
     ("sequence views agree", sequence_views_agree),
     ("reads are prefixes of writes", reads_are_prefixes_of_writes),
     ("no stale ISN established", no_stale_isn_established),
@@ -240,6 +251,10 @@ pub const ALL: [(&str, Check); 13] = [
     ("sender respects window", sender_respects_window),
     ("in-order FIN consumed", in_order_fin_consumed),
     ("TIME-WAIT restarts on FIN", time_wait_restarts_on_fin),
+    (
+        "state changes follow Figure 5",
+        state_changes_follow_figure_5,
+    ),
     ("within model bounds", within_model_bounds),
 ];
 
@@ -681,12 +696,14 @@ mod tests {
         o.history.beyond_window = true;
         o.history.fin_not_consumed = true;
         o.history.time_wait_not_restarted = true;
+        o.history.forbidden_step = true;
         assert_eq!(
             violations(&o).collect::<Vec<_>>(),
             [
                 "sender respects window",
                 "in-order FIN consumed",
-                "TIME-WAIT restarts on FIN"
+                "TIME-WAIT restarts on FIN",
+                "state changes follow Figure 5"
             ]
         );
     }

@@ -29,7 +29,7 @@ enum Caught {
 use Caught::{Unreached, Violated};
 
 /// Bug -> the scenario that catches it -> the property that does.
-const TEETH: [(Bug, &str, Caught); 13] = [
+const TEETH: [(Bug, &str, Caught); 14] = [
     // The octet that rides with the peer's FIN is dropped with the connection, and a lost
     // final ACK can no longer be re-sent.
     (
@@ -92,6 +92,12 @@ const TEETH: [(Bug, &str, Caught); 13] = [
         Bug::CloseWaitToClosing,
         "simultaneous-close",
         Violated("TIME-WAIT only for the active closer"),
+    ),
+    // CLOSE-WAIT -> CLOSING is no edge of Figure 5.
+    (
+        Bug::CloseWaitToClosing,
+        "simultaneous-close",
+        Violated("state changes follow Figure 5"),
     ),
     (
         Bug::AckOneTooFar,
