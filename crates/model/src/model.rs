@@ -58,6 +58,8 @@ pub mod hist {
     pub const TW_NOT_RESTARTED: u16 = 1 << 11;
     /// A state change took no edge of `tcp_fsm::EDGES` for its kind of event.
     pub const FORBIDDEN_STEP: u16 = 1 << 12;
+    /// A connection answered an arriving RST with a RST.
+    pub const RST_FOR_RST: u16 = 1 << 13;
 }
 
 /// Remaining fault budgets.
@@ -512,7 +514,12 @@ impl TcpModel {
             s.history |= hist::TW_ASSASSINATED;
         }
         let refin = before == State::TimeWait && after == State::TimeWait && segment.flags.fin();
+        let queued = s.net.channels[to].len();
         let sent = self.drain(s, to, before);
+        let answers = &s.net.channels[to].as_slice()[queued.min(s.net.channels[to].len())..];
+        if segment.flags.rst() && answers.iter().any(|answer| answer.flags().rst()) {
+            s.history |= hist::RST_FOR_RST;
+        }
         if refin && sent > 0 {
             s.history |= hist::FIN_REACKED;
         }
@@ -707,6 +714,7 @@ impl TcpModel {
                 fin_not_consumed: h & hist::FIN_NOT_CONSUMED != 0,
                 time_wait_not_restarted: h & hist::TW_NOT_RESTARTED != 0,
                 forbidden_step: h & hist::FORBIDDEN_STEP != 0,
+                rst_for_rst: h & hist::RST_FOR_RST != 0,
             },
             resets_expected: self.scenario.resets_expected,
             quiescent: quiescence && self.quiescent(s),
@@ -824,6 +832,11 @@ impl Model for TcpModel {
             safety!(
                 "state changes follow Figure 5",
                 properties::state_changes_follow_figure_5
+            ),
+            safety!("no RST answers a RST", properties::no_rst_answers_a_rst),
+            safety!(
+                "send sequences in order",
+                properties::send_sequences_in_order
             ),
             safety!("within model bounds", properties::within_model_bounds),
         ];

@@ -65,6 +65,8 @@ pub struct History {
     /// One event moved a connection along no edge of `tcp_fsm::EDGES` taken by that kind of
     /// event ([`step_allowed`]).
     pub forbidden_step: bool,
+    /// A connection answered an arriving RST with a RST ([`no_rst_for_rst`]).
+    pub rst_for_rst: bool,
 }
 
 /// A snapshot of the two peers, the history, and whether the system is quiescent.
@@ -202,6 +204,19 @@ pub fn state_changes_follow_figure_5(obs: &Observation<'_>) -> bool {
     !obs.history.forbidden_step
 }
 
+/// No RST ever answers a RST (RFC 9293 §3.10.7, every state; [`no_rst_for_rst`]).
+#[must_use]
+pub fn no_rst_answers_a_rst(obs: &Observation<'_>) -> bool {
+    !obs.history.rst_for_rst
+}
+
+/// Each peer keeps ISS <= SND.UNA <= SND.NXT in modular order (RFC 9293 §3.3.1;
+/// [`send_sequence`]).
+#[must_use]
+pub fn send_sequences_in_order(obs: &Observation<'_>) -> bool {
+    obs.peers.iter().all(|p| send_sequence(&p.status).is_ok())
+}
+
 /// A sender never sends data beyond the window its peer offered, SND.UNA + SND.WND (RFC 9293
 /// §3.8.6).
 #[must_use]
@@ -235,7 +250,7 @@ pub fn within_model_bounds(obs: &Observation<'_>) -> bool {
 pub type Check = fn(&Observation<'_>) -> bool;
 
 /// Every safety and quiescence property, with its name.
-pub const ALL: [(&str, Check); 14] = [
+pub const ALL: [(&str, Check); 16] = [
     ("sequence views agree", sequence_views_agree),
     ("reads are prefixes of writes", reads_are_prefixes_of_writes),
     ("no stale ISN established", no_stale_isn_established),
@@ -255,6 +270,8 @@ pub const ALL: [(&str, Check); 14] = [
         "state changes follow Figure 5",
         state_changes_follow_figure_5,
     ),
+    ("no RST answers a RST", no_rst_answers_a_rst),
+    ("send sequences in order", send_sequences_in_order),
     ("within model bounds", within_model_bounds),
 ];
 
@@ -697,13 +714,15 @@ mod tests {
         o.history.fin_not_consumed = true;
         o.history.time_wait_not_restarted = true;
         o.history.forbidden_step = true;
+        o.history.rst_for_rst = true;
         assert_eq!(
             violations(&o).collect::<Vec<_>>(),
             [
                 "sender respects window",
                 "in-order FIN consumed",
                 "TIME-WAIT restarts on FIN",
-                "state changes follow Figure 5"
+                "state changes follow Figure 5",
+                "no RST answers a RST"
             ]
         );
     }
