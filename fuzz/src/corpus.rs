@@ -11,6 +11,9 @@
 //!   close, loss and retransmission, duplicates and reordering, abort, crash and restart.
 //! - `listener`: clients completing handshakes and being accepted, a SYN flood over a small
 //!   backlog, cookies (good and forged), RSTs and data on half-open and accepted connections.
+//! - `sockets`: socket sessions between a client and a server stack: connect/accept, data both
+//!   ways, shutdown, close (graceful, with unread data, with `SO_LINGER` 0 and positive), dup,
+//!   a refused connect, calls on bad descriptors, keepalive against a dead peer, SO_REUSEADDR.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -24,13 +27,14 @@ use crate::listener::{self, ListenerHeader, ListenerInput, ListenerOp};
 use crate::pair::{self, NetOp, PairHeader, PairInput, Side};
 use crate::policies::{Profile, knob};
 use crate::segments::{Op, RecvSel, SegOp, SegmentsInput, SeqSel, Start};
+use crate::sockets;
 use crate::wire_target;
 
 /// One seed: a file name (without directory) and its bytes.
 pub type Seed = (String, Vec<u8>);
 
 /// The targets that have a corpus, in order.
-pub const TARGETS: [&str; 4] = ["wire", "segments", "pair", "listener"];
+pub const TARGETS: [&str; 5] = ["wire", "segments", "pair", "listener", "sockets"];
 
 /// The seeds of `target` (`None` for an unknown target).
 #[must_use]
@@ -40,6 +44,7 @@ pub fn seeds(target: &str) -> Option<Vec<Seed>> {
         "segments" => segments_seeds(),
         "pair" => pair_seeds(),
         "listener" => listener_seeds(),
+        "sockets" => sockets_seeds(),
         _ => return None,
     })
 }
@@ -496,6 +501,331 @@ fn pair_seeds() -> Vec<Seed> {
     seeds
 }
 
+// ----- sockets ------------------------------------------------------------------------------
+
+fn sockets_seeds() -> Vec<Seed> {
+    use sockets::Call::{
+        Accept, Bind, Close, Connect, Dup, GetError, Listen, Poll, Recv, Send, SetOpt, Shutdown,
+        Socket, TcpState,
+    };
+    use sockets::Host::{Client as C, Server as S};
+    use sockets::Op::{Advance, Call, DeliverAll, Drop, Duplicate, Fire};
+    use sockets::Opt;
+    // Server fd 0 listens on :80, client fd 0 connects (EINPROGRESS, EALREADY, Ok, EISCONN),
+    // server fd 1 is the accepted connection.
+    let establish = [
+        Call(S, Socket),
+        Call(S, Bind(0, 0)),
+        Call(S, Listen(0, 8)),
+        Call(C, Socket),
+        Call(C, Connect(0, 0)),
+        Call(C, Connect(0, 0)),
+        DeliverAll,
+        DeliverAll,
+        DeliverAll,
+        Call(C, Connect(0, 0)),
+        Call(C, Connect(0, 0)),
+        Call(S, Accept(0)),
+        Call(S, Accept(0)),
+        Call(C, TcpState(0)),
+        Call(S, TcpState(1)),
+    ];
+    let exchange = [
+        Call(C, Send(0, 1000)),
+        DeliverAll,
+        DeliverAll,
+        Call(S, Recv(1, 600)),
+        Call(S, Recv(1, 0)),
+        Call(S, Send(1, 700)),
+        DeliverAll,
+        DeliverAll,
+        Call(C, Recv(0, 0)),
+        Call(C, Poll(0)),
+    ];
+    let scripts: Vec<(&str, u8, Vec<sockets::Op>)> = vec![
+        (
+            "orderly-close",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, Close(0)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Recv(1, 0)),
+                    Call(S, Send(1, 10)),
+                    Call(S, Close(1)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(C, TcpState(0)),
+                    Advance(6100),
+                    Call(S, Close(0)),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "shutdown-write-then-epipe",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, Shutdown(0, 1)),
+                    Call(C, Send(0, 10)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Recv(1, 0)),
+                    Call(S, Send(1, 300)),
+                    DeliverAll,
+                    Call(C, Recv(0, 0)),
+                    Call(S, Shutdown(1, 2)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(C, Poll(0)),
+                    Call(C, Close(0)),
+                    Call(S, Close(1)),
+                    Advance(6100),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "linger-zero-close",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, SetOpt(0, Opt::LingerZero)),
+                    Call(C, Send(0, 100)),
+                    Call(C, Close(0)),
+                    DeliverAll,
+                    Call(S, Recv(1, 0)),
+                    Call(S, Recv(1, 0)),
+                    Call(S, GetError(1)),
+                    Call(S, Send(1, 5)),
+                    Call(S, Close(1)),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "unread-data-close",
+            0,
+            vec![
+                Call(C, Send(0, 300)),
+                DeliverAll,
+                DeliverAll,
+                Call(S, Close(1)),
+                DeliverAll,
+                Call(C, Send(0, 10)),
+                Call(C, Send(0, 10)),
+                Call(C, GetError(0)),
+                Call(C, Recv(0, 0)),
+                Call(C, Close(0)),
+            ],
+        ),
+        (
+            "refused-connect",
+            0,
+            vec![
+                Call(C, Socket),
+                Call(C, Send(0, 10)),
+                Call(C, Connect(0, 1)),
+                DeliverAll,
+                DeliverAll,
+                Call(C, Poll(0)),
+                Call(C, Connect(0, 1)),
+                Call(C, Connect(0, 1)),
+                Call(C, Send(0, 10)),
+                Call(C, Recv(0, 0)),
+                Call(C, Close(0)),
+                Call(C, Close(0)),
+            ],
+        ),
+        (
+            "dup-then-close-each",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, Dup(0)),
+                    Call(C, Close(0)),
+                    Call(C, Send(1, 50)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Recv(1, 0)),
+                    Call(S, Dup(1)),
+                    Call(S, Close(1)),
+                    Call(C, Close(1)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Recv(2, 0)),
+                    Call(S, Close(2)),
+                    DeliverAll,
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "linger-positive",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, SetOpt(0, Opt::Linger(20))),
+                    Call(C, SetOpt(0, Opt::LingerReset(true))),
+                    Call(C, Send(0, 2000)),
+                    Call(C, Close(0)),
+                    Drop(0),
+                    Fire(C),
+                    Fire(C),
+                    DeliverAll,
+                    DeliverAll,
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "bad-descriptors",
+            0,
+            vec![
+                Call(C, Close(0)),
+                Call(C, Send(5, 1)),
+                Call(C, Recv(23, 1)),
+                Call(C, Socket),
+                Call(C, Dup(0)),
+                Call(C, Close(0)),
+                Call(C, Poll(0)),
+                Call(C, TcpState(1)),
+                Call(C, Listen(1, 1)),
+                Call(C, Accept(1)),
+                Call(C, Shutdown(1, 0)),
+                Call(C, Bind(1, 2)),
+                Call(C, Bind(1, 3)),
+                Call(C, Listen(1, 0)),
+                Call(C, Connect(1, 0)),
+                Call(C, Close(1)),
+                Call(C, SetOpt(1, Opt::KeepCount(0))),
+            ],
+        ),
+        (
+            "bulk-small-buffers",
+            knob::SMALL_BUFFERS,
+            [
+                &exchange[..],
+                &[
+                    Call(C, Send(0, 65_535)),
+                    Call(C, Send(0, 65_535)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Recv(1, 100)),
+                    Call(S, Recv(1, 0)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(C, Send(0, 65_535)),
+                    DeliverAll,
+                    Duplicate(0),
+                    DeliverAll,
+                    Call(S, Recv(1, 0)),
+                    DeliverAll,
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "keepalive-dead-peer",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, SetOpt(0, Opt::KeepIdle(2))),
+                    Call(C, SetOpt(0, Opt::KeepAlive(true))),
+                    Call(C, SetOpt(0, Opt::UserTimeout(5))),
+                    Advance(300),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Fire(C),
+                    Drop(0),
+                    Call(C, GetError(0)),
+                    Call(C, Send(0, 1)),
+                    Call(C, Poll(0)),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "shutdown-read-then-data-close",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(S, Shutdown(1, 0)),
+                    Call(S, Recv(1, 0)),
+                    Call(C, Send(0, 40)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Close(1)),
+                    DeliverAll,
+                    Call(C, Recv(0, 0)),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            "simultaneous-close-reuseaddr",
+            0,
+            [
+                &exchange[..],
+                &[
+                    Call(C, Recv(0, 0)),
+                    Call(S, Recv(1, 0)),
+                    Call(C, Close(0)),
+                    Call(S, Close(1)),
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Close(0)),
+                    Call(S, Socket),
+                    Call(S, Bind(0, 0)),
+                    Call(S, SetOpt(0, Opt::ReuseAddr(true))),
+                    Call(S, Bind(0, 0)),
+                    Call(S, Listen(0, 1)),
+                    Call(C, Socket),
+                    Call(C, Connect(0, 0)),
+                    DeliverAll,
+                    DeliverAll,
+                    DeliverAll,
+                    Call(S, Accept(0)),
+                    Call(C, Connect(0, 0)),
+                ],
+            ]
+            .concat(),
+        ),
+    ];
+    let mut seeds = Vec::new();
+    for (name, knobs, ops) in scripts {
+        // The handshake first, except for scripts that open their own sockets.
+        let ops = if matches!(name, "refused-connect" | "bad-descriptors") {
+            ops
+        } else {
+            [&establish[..], &ops[..]].concat()
+        };
+        for (tag, profile) in [("linux", Profile::Linux), ("rfc", Profile::RfcStrict)] {
+            let input = sockets::SocketsInput::new(profile, knobs, ops.clone());
+            seeds.push((format!("{name}-{tag}"), input.to_bytes()));
+        }
+    }
+    seeds
+}
+
 // ----- listener -----------------------------------------------------------------------------
 
 fn listener_seeds() -> Vec<Seed> {
@@ -685,6 +1015,7 @@ mod tests {
                     "wire" => wire_target::run(&data, &mut scratch),
                     "segments" => crate::segments::run(&data, &mut Silent, &mut scratch),
                     "pair" => pair::run(&data, &mut Silent, &mut scratch),
+                    "sockets" => crate::sockets::run(&data, &mut Silent, &mut scratch),
                     _ => listener::run(&data, &mut Silent, &mut scratch),
                 }
             }

@@ -8,6 +8,7 @@
 //! | `segments` | one connection: any segments, calls and time steps      | [`segments`]      |
 //! | `pair`     | two connections over a network the input schedules     | [`pair`]          |
 //! | `listener` | many 4-tuples against one listening endpoint           | [`listener`]      |
+//! | `sockets`  | two socket stacks: the applications' calls and a network | [`sockets`]   |
 //! | `empty`    | nothing: the harness's own speed limit                 |                   |
 //!
 //! The two-peer properties the `pair` target checks are the model's, `tcp_model::properties`
@@ -25,6 +26,7 @@ pub mod pair;
 pub mod pcap;
 pub mod policies;
 pub mod segments;
+pub mod sockets;
 pub mod wire_target;
 
 use std::cell::RefCell;

@@ -5,7 +5,7 @@
 //! cargo run --manifest-path fuzz/Cargo.toml --bin replay -- <target> <file> [--pcap <out.pcap>]
 //! ```
 //!
-//! `<target>` is `wire`, `segments`, `pair` or `listener`. The pcap goes to `<file>.pcap`
+//! `<target>` is `wire`, `segments`, `pair`, `listener` or `sockets`. The pcap goes to `<file>.pcap`
 //! unless `--pcap` names another path. Exits 1 if an oracle failed.
 
 // `cargo fuzz build` with no target builds every binary of the crate with libFuzzer's coverage
@@ -21,10 +21,10 @@ use std::process::ExitCode;
 
 use arbitrary::{Arbitrary, Unstructured};
 use tcp_fsm_fuzz::observe::{Observer, Recorder};
-use tcp_fsm_fuzz::{listener, pair, segments, wire_target};
+use tcp_fsm_fuzz::{listener, pair, segments, sockets, wire_target};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: replay <wire|segments|pair|listener> <file> [--pcap <out.pcap>]");
+    eprintln!("usage: replay <wire|segments|pair|listener|sockets> <file> [--pcap <out.pcap>]");
     ExitCode::from(2)
 }
 
@@ -78,6 +78,12 @@ fn main() -> ExitCode {
             name(&mut rec, &[(listener::LISTEN_ADDR, "listener")]);
             catch_unwind(AssertUnwindSafe(|| {
                 listener::run(&data, &mut rec, &mut scratch)
+            }))
+        }
+        "sockets" => {
+            print_decoded::<sockets::SocketsInput>(&data);
+            catch_unwind(AssertUnwindSafe(|| {
+                sockets::run(&data, &mut rec, &mut scratch)
             }))
         }
         _ => return usage(),
