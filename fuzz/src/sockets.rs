@@ -524,7 +524,7 @@ impl<O: Observer> Sim<'_, O> {
     /// for a RST `input`) and reports what was sent on `watch`.
     fn flush(
         &mut self,
-        input: Option<(&Segment<'_>, Host)>,
+        input: Option<(&Segment<'_>, Host, FourTuple)>,
         watch: Option<(Host, FourTuple)>,
     ) -> Watch {
         let mut w = Watch::default();
@@ -563,8 +563,11 @@ impl<O: Observer> Sim<'_, O> {
                     payload: &payload,
                     ..seg
                 };
-                if let Some((input, to)) = input
+                // Only an answer on the input's own 4-tuple: the same call may also settle
+                // another connection (an expired linger's RST, say).
+                if let Some((input, to, in_tuple)) = input
                     && to == h
+                    && in_tuple == tuple
                 {
                     self.check(properties::no_rst_for_rst(input, &full));
                 }
@@ -639,7 +642,7 @@ impl<O: Observer> Sim<'_, O> {
         };
         let now = self.now;
         self.side(to).stack.handle_segment(now, tuple, &seg);
-        self.flush(Some((&seg, to)), None);
+        self.flush(Some((&seg, to, tuple)), None);
         self.pool.push(p.payload);
     }
 
@@ -1184,7 +1187,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             Role::Connected { .. } => match r {
                 Ok(k) => k <= cap && (k > 0 || cap == 0),
-                Err(_) => true,
+                Err(e) => matches!(e, Errno::EAGAIN | Errno::EPIPE) || is_conn_error(e),
             },
             _ => r == Err(Errno::ENOTCONN),
         };
@@ -1219,6 +1222,11 @@ impl<O: Observer> Sim<'_, O> {
             let s = self.side(h).socks[i];
             match s.role {
                 Role::Connected { conn, .. } => {
+                    if let Err(e) = r
+                        && !(e == Errno::EAGAIN || (is_conn_error(e) && !s.error_reported))
+                    {
+                        self.fail(format_args!("{h:?}: recv on {s:?} gave {e:?}"));
+                    }
                     if let Ok(k) = r {
                         if k > len {
                             self.fail(format_args!("{h:?}: recv of {len} returned {k}"));
