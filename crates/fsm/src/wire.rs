@@ -580,8 +580,8 @@ const fn add_carry(a: u64, b: u64) -> u64 {
 ///
 /// Words are read in native byte order, 64 bits at a time, and added with end-around carry (a
 /// one's-complement sum in 64 bits is the 16-bit one's-complement sum of its four lanes, RFC
-/// 1071 §2(C)); the tail, under 8 octets, is zero-padded into one more word (it starts at an
-/// even offset, so an odd last octet is padded as the RFC says). The folded sum is swapped to
+/// 1071 §2(C)); the tail, under 8 octets, is added as 32-, 16- and 8-bit pieces (an odd last
+/// octet padded with a zero, as the RFC says). The folded sum is swapped to
 /// big-endian at the end: RFC 1071 §2(B), the sum is independent of byte order.
 #[inline]
 fn sum_be(data: &[u8]) -> u16 {
@@ -592,11 +592,21 @@ fn sum_be(data: &[u8]) -> u16 {
         word.copy_from_slice(w);
         acc = add_carry(acc, u64::from_ne_bytes(word));
     }
-    let mut tail = [0u8; 8];
-    for (d, s) in tail.iter_mut().zip(words.remainder()) {
-        *d = *s;
+    // The tail as a 32-bit, a 16-bit and an odd octet read straight from the slice (octets
+    // stored into a padded word and read back whole would stall store forwarding). Each lands
+    // on 16-bit lanes in their original pairs, which is all the sum needs.
+    let mut rest = words.remainder();
+    if let Some((w, r)) = rest.split_first_chunk::<4>() {
+        acc = add_carry(acc, u64::from(u32::from_ne_bytes(*w)));
+        rest = r;
     }
-    acc = add_carry(acc, u64::from_ne_bytes(tail));
+    if let Some((w, r)) = rest.split_first_chunk::<2>() {
+        acc = add_carry(acc, u64::from(u16::from_ne_bytes(*w)));
+        rest = r;
+    }
+    if let &[a] = rest {
+        acc = add_carry(acc, u64::from(u16::from_ne_bytes([a, 0])));
+    }
     // 64 to 32 bits with end-around carry; `fold` finishes.
     let acc = (acc & 0xffff_ffff) + (acc >> 32);
     u16::from_be(fold(acc))
