@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${SECONDS_EACH:-30}"
 for mode in none asan; do
-  for t in empty wire segments pair listener; do
+  for t in empty wire segments pair listener sockets; do
     work="$(mktemp -d)"
     if [ -d "corpus/$t" ]; then cp corpus/"$t"/* "$work"/; fi
     extra=()

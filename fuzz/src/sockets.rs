@@ -1159,17 +1159,26 @@ impl<O: Observer> Sim<'_, O> {
         let cap = len.min(self.policy.send_buffer as usize).min(65_536);
         let before = m.map(|i| self.side(h).socks[i]);
         // The octets at the stream's next offsets (of this socket's connection, if checked).
-        let (seed, offset) = match before.map(|s| s.role) {
-            Some(Role::Connected { conn, .. }) => {
+        let (seed, offset, room) = match before.map(|s| s.role) {
+            Some(Role::Connected { conn, tuple }) => {
                 let rec = &self.conns[conn];
                 let l = if rec.connector == h { rec.a } else { rec.b };
-                (l.seed, l.written)
+                // Room in the send buffer: only that much can be taken, so only that much of
+                // the stream is written out (the rest of the buffer holds stale octets, which
+                // the stream oracle would catch if they were ever sent).
+                let ep = self.side(h).stack.endpoint();
+                let room = ep.lookup(&tuple).map_or(0, |id| {
+                    let total = ep.connection_policy(id).map_or(0, |p| p.send_buffer);
+                    let used = ep.connection(id).map_or(0, |c| c.send_buffered());
+                    (total as usize).saturating_sub(used as usize)
+                });
+                (l.seed, l.written, room)
             }
-            _ => (0, 0),
+            _ => (0, 0, 0),
         };
         let r = APP_BUFS.with(|b| {
             let buf = &mut b.borrow_mut().0;
-            for (k, o) in buf[..cap].iter_mut().enumerate() {
+            for (k, o) in buf[..cap.min(room)].iter_mut().enumerate() {
                 *o = properties::stream_octet(seed, offset + k as u64);
             }
             // `len` beyond `cap` cannot fit: ask for `cap` only (the buffer is 64 KiB).
