@@ -106,6 +106,8 @@ pub enum Opt {
     KeepIdle(u8),
     /// `TCP_KEEPCNT` (0 is invalid).
     KeepCount(u8),
+    /// `TCP_KEEPINTVL` in 100 ms units.
+    KeepInterval(u8),
     /// `SO_REUSEADDR`.
     ReuseAddr(bool),
     /// `TCP_USER_TIMEOUT` in seconds (0 is off).
@@ -116,7 +118,7 @@ impl Opt {
     fn read(u: &mut Unstructured<'_>) -> Opt {
         let k = byte(u);
         let v = byte(u);
-        match k % 9 {
+        match k % 10 {
             0 => Opt::LingerOff,
             1 => Opt::LingerZero,
             2 => Opt::Linger(v),
@@ -125,7 +127,8 @@ impl Opt {
             5 => Opt::KeepIdle(v),
             6 => Opt::KeepCount(v),
             7 => Opt::ReuseAddr(v & 1 == 1),
-            _ => Opt::UserTimeout(v),
+            8 => Opt::UserTimeout(v),
+            _ => Opt::KeepInterval(v),
         }
     }
 
@@ -140,6 +143,7 @@ impl Opt {
             Opt::KeepCount(n) => (6, n),
             Opt::ReuseAddr(b) => (7, u8::from(b)),
             Opt::UserTimeout(s) => (8, s),
+            Opt::KeepInterval(t) => (9, t),
         };
         w.byte(k).byte(v);
     }
@@ -159,6 +163,9 @@ impl Opt {
             Opt::KeepAlive(b) => SockOpt::KeepAlive(b),
             Opt::KeepIdle(s) => SockOpt::KeepIdle(Duration::from_secs(u64::from(s))),
             Opt::KeepCount(n) => SockOpt::KeepCount(n),
+            Opt::KeepInterval(t) => {
+                SockOpt::KeepInterval(Duration::from_millis(u64::from(t) * 100))
+            }
             Opt::ReuseAddr(b) => SockOpt::ReuseAddr(b),
             Opt::UserTimeout(0) => SockOpt::UserTimeout(None),
             Opt::UserTimeout(s) => SockOpt::UserTimeout(Some(Duration::from_secs(u64::from(s)))),
@@ -1078,6 +1085,26 @@ impl<O: Observer> Sim<'_, O> {
                     let l = self.side(h).socks[i].linger;
                     if got != Ok(SockOpt::Linger(l)) {
                         self.fail(format_args!("{h:?}: SO_LINGER reads {got:?}, set {l:?}"));
+                    }
+                    // What was set reads back (a refused TCP_KEEPCNT of 0 changes nothing).
+                    let set = opt.sockopt();
+                    let name = match set {
+                        SockOpt::Linger(_) => SockOptName::Linger,
+                        SockOpt::LingerExpiry(_) => SockOptName::LingerExpiry,
+                        SockOpt::KeepAlive(_) => SockOptName::KeepAlive,
+                        SockOpt::KeepIdle(_) => SockOptName::KeepIdle,
+                        SockOpt::KeepInterval(_) => SockOptName::KeepInterval,
+                        SockOpt::KeepCount(_) => SockOptName::KeepCount,
+                        SockOpt::ReuseAddr(_) => SockOptName::ReuseAddr,
+                        SockOpt::UserTimeout(_) => SockOptName::UserTimeout,
+                        _ => SockOptName::Error,
+                    };
+                    let got = self.side(h).stack.getsockopt(fd, name);
+                    if r.is_ok() && name != SockOptName::Error && got != Ok(set) {
+                        self.fail(format_args!("{h:?}: set {set:?}, reads back {got:?}"));
+                    }
+                    if r.is_err() && matches!(got, Ok(SockOpt::KeepCount(0)) | Err(_)) {
+                        self.fail(format_args!("{h:?}: refused {set:?}, reads {got:?}"));
                     }
                 }
                 self.flush(None, None);
