@@ -1,17 +1,13 @@
 //! The hot path does not allocate: once a connection is ESTABLISHED inside an `Endpoint`, data,
 //! ACKs, duplicate and out-of-window segments, wire parse and emit touch no heap. (`Connection`
-//! alone cannot allocate: it is `no_std` without `alloc`.) Only one test lives in this file,
-//! because the counting allocator is global to the test binary.
+//! alone cannot allocate: it is `no_std` without `alloc`.) `allocation_counter` installs a
+//! counting global allocator and counts per thread, so the test harness's own threads do not
+//! show in the count.
 
-use std::alloc::System;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tcp_fsm::wire::{self, PseudoHeader};
 use tcp_fsm::{ConnId, Endpoint, Flags, FourTuple, Instant, Policy, State};
-
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn addr(host: u8, port: u16) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, host), port))
@@ -87,47 +83,46 @@ fn established_data_acks_and_wire_round_trips_do_not_allocate() {
     let s: ConnId = server.accept(s_addr).expect("accepted");
     assert_eq!(client.connection(c).unwrap().state(), State::Established);
 
-    let region = Region::new(GLOBAL);
     let mut segments = 0;
-    for _ in 0..1_000 {
-        now = now + tcp_fsm::Duration::from_millis(1);
-        for client_sends in [true, false] {
-            let (ep, peer, id) = if client_sends {
-                (&mut client, &mut server, c)
-            } else {
-                (&mut server, &mut client, s)
+    let counted = allocation_counter::measure(|| {
+        for _ in 0..1_000 {
+            now = now + tcp_fsm::Duration::from_millis(1);
+            for client_sends in [true, false] {
+                let (ep, peer, id) = if client_sends {
+                    (&mut client, &mut server, c)
+                } else {
+                    (&mut server, &mut client, s)
+                };
+                ep.send(id, 1).unwrap();
+                segments += pump(now, ep, peer, &send_buf, &mut wire_buf);
+                segments += pump(now, peer, ep, &send_buf, &mut wire_buf);
+                ep.take_acked(id).unwrap();
+            }
+            // A duplicate ACK and an out-of-window segment (drawing an ACK) at the client.
+            let st = client.connection(c).unwrap().status();
+            let tuple = client.tuple(c).unwrap();
+            let dup = tcp_fsm::Segment {
+                seq: st.rcv_nxt,
+                ack: st.snd_una,
+                flags: Flags::ACK,
+                window: 1024,
+                urgent: 0,
+                options: tcp_fsm::Options::default(),
+                payload: &[],
             };
-            ep.send(id, 1).unwrap();
-            segments += pump(now, ep, peer, &send_buf, &mut wire_buf);
-            segments += pump(now, peer, ep, &send_buf, &mut wire_buf);
-            ep.take_acked(id).unwrap();
+            let far = tcp_fsm::Segment {
+                seq: st.rcv_nxt + 0x4000_0000,
+                payload: b"z",
+                ..dup
+            };
+            let _ = client.handle_segment(now, tuple, &dup);
+            let _ = client.handle_segment(now, tuple, &far);
+            segments += 2 + pump(now, &mut client, &mut server, &send_buf, &mut wire_buf);
         }
-        // A duplicate ACK and an out-of-window segment (drawing an ACK) at the client.
-        let st = client.connection(c).unwrap().status();
-        let tuple = client.tuple(c).unwrap();
-        let dup = tcp_fsm::Segment {
-            seq: st.rcv_nxt,
-            ack: st.snd_una,
-            flags: Flags::ACK,
-            window: 1024,
-            urgent: 0,
-            options: tcp_fsm::Options::default(),
-            payload: &[],
-        };
-        let far = tcp_fsm::Segment {
-            seq: st.rcv_nxt + 0x4000_0000,
-            payload: b"z",
-            ..dup
-        };
-        let _ = client.handle_segment(now, tuple, &dup);
-        let _ = client.handle_segment(now, tuple, &far);
-        segments += 2 + pump(now, &mut client, &mut server, &send_buf, &mut wire_buf);
-    }
-    let stats = region.change();
+    });
     assert!(segments >= 5_000, "only {segments} segments moved");
     assert_eq!(
-        (stats.allocations, stats.reallocations),
-        (0, 0),
+        counted.count_total, 0,
         "the hot path allocated over {segments} segments"
     );
     assert_eq!(client.connection(c).unwrap().state(), State::Established);
