@@ -4,43 +4,9 @@
 //!
 //! `cargo run --release -p tcp-benches --bin sizes`
 
-use std::collections::VecDeque;
-
 use tcp_benches::peer;
 use tcp_benches::scale::ScaleTable;
-use tcp_fsm::{ConnId, Connection, FourTuple, Policy, Segment, TimeWait, Transmit};
-
-/// The endpoint's listener record (`Listener` in `crates/fsm/src/endpoint.rs`, private), field
-/// for field, so that its size can be printed; keyed by a `SocketAddr` in the listener table.
-#[allow(dead_code, reason = "a layout mirror, never read")]
-struct ListenerMirror {
-    backlog: u32,
-    policy: Option<Box<Policy>>,
-    syn_queue: u32,
-    accept_queue: VecDeque<ConnId>,
-}
-
-/// The endpoint's slab entry (`Entry` in `crates/fsm/src/endpoint.rs`, private), mirrored.
-#[allow(dead_code, reason = "a layout mirror, never read")]
-struct EntryMirror {
-    tuple: FourTuple,
-    conn: Connection,
-    generation: u32,
-    parent: Option<std::net::SocketAddr>,
-    in_syn_queue: bool,
-    queued: bool,
-    released: bool,
-    armed: tcp_fsm::Instant,
-}
-
-/// The endpoint's timer-heap key (`TimerKey`, private), mirrored; a heap entry is
-/// `Reverse<(Instant, TimerKey)>`, and the heap deletes lazily (a re-armed or ended timer stays
-/// until its old deadline comes).
-#[allow(dead_code, reason = "a layout mirror, never read")]
-enum TimerKeyMirror {
-    Conn(ConnId),
-    TimeWait(FourTuple),
-}
+use tcp_fsm::{Connection, Endpoint, FourTuple, Policy, Segment, TimeWait, Transmit};
 
 fn main() {
     let n = std::env::args()
@@ -58,30 +24,29 @@ fn main() {
         "`tcp_fsm::TimeWait` (compact TIME-WAIT entry)",
         size_of::<TimeWait>(),
     );
+    // The endpoint's private records, as the endpoint itself reports them.
+    let records = Endpoint::record_sizes();
     row(
-        "endpoint listener record (`Listener`, mirrored) + its `SocketAddr` key",
-        size_of::<ListenerMirror>() + size_of::<std::net::SocketAddr>(),
+        "endpoint listener record with its `SocketAddr` key",
+        records.listener,
     );
     row(
-        "`FourTuple` (the key of every table)",
+        "`FourTuple` (the key of the TIME-WAIT table, kept in each slot)",
         size_of::<FourTuple>(),
     );
     row(
-        "endpoint slab entry (`Entry`, mirrored: tuple, connection, parent, flags)",
-        size_of::<EntryMirror>(),
+        "endpoint slab slot (tuple, connection, parent, flags, policy)",
+        records.connection_slot,
     );
     row(
-        "endpoint connection-table bucket (`FourTuple` -> `ConnId`)",
-        size_of::<(FourTuple, ConnId)>(),
+        "endpoint connection-table bucket (a slot index)",
+        records.connection_bucket,
     );
     row(
-        "endpoint TIME-WAIT-table bucket (`FourTuple` -> `TimeWait`)",
-        size_of::<(FourTuple, TimeWait)>(),
+        "endpoint TIME-WAIT-table bucket (`FourTuple`, `TimeWait`)",
+        records.time_wait_bucket,
     );
-    row(
-        "endpoint timer-heap entry (mirrored)",
-        size_of::<std::cmp::Reverse<(tcp_fsm::Instant, TimerKeyMirror)>>(),
-    );
+    row("endpoint timer-heap entry", records.timer_entry);
     row("`Segment`", size_of::<Segment<'_>>());
     row("`Transmit`", size_of::<Transmit>());
     row("`Policy`", size_of::<Policy>());

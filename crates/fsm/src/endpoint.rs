@@ -211,6 +211,23 @@ enum TimerKey {
     TimeWait(FourTuple),
 }
 
+/// The sizes of an endpoint's per-entry records (its private types), for memory accounting:
+/// see [`Endpoint::record_sizes`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct RecordSizes {
+    /// One slot of the connection slab: the 4-tuple, the [`Connection`], its bookkeeping.
+    pub connection_slot: usize,
+    /// One bucket of the connection table (a slot index), before the table's slack.
+    pub connection_bucket: usize,
+    /// One bucket of the TIME-WAIT table (4-tuple and [`TimeWait`]), before the table's slack.
+    pub time_wait_bucket: usize,
+    /// One entry of the timer heap (deadline and key); a re-armed or ended timer's old entry
+    /// stays until its deadline passes (lazy deletion).
+    pub timer_entry: usize,
+    /// One listener record, with its address key.
+    pub listener: usize,
+}
+
 /// Connections, listeners and TIME-WAIT entries of one host. See the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Endpoint {
@@ -257,6 +274,19 @@ impl Endpoint {
             timers: BinaryHeap::new(),
             replies: VecDeque::new(),
             events: VecDeque::new(),
+        }
+    }
+
+    /// The sizes of the records an endpoint keeps per connection, TIME-WAIT entry, timer and
+    /// listener (hash-table slack and allocator overhead not included).
+    #[must_use]
+    pub const fn record_sizes() -> RecordSizes {
+        RecordSizes {
+            connection_slot: size_of::<Slot>(),
+            connection_bucket: size_of::<u32>(),
+            time_wait_bucket: size_of::<(FourTuple, TimeWait)>(),
+            timer_entry: size_of::<Reverse<(Instant, TimerKey)>>(),
+            listener: size_of::<(SocketAddr, Listener)>(),
         }
     }
 

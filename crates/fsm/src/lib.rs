@@ -42,7 +42,7 @@ pub use connection::{
     reset_for,
 };
 #[cfg(feature = "alloc")]
-pub use endpoint::{ConnId, Endpoint, EndpointError, FourTuple, Outgoing, Routed};
+pub use endpoint::{ConnId, Endpoint, EndpointError, FourTuple, Outgoing, RecordSizes, Routed};
 pub use isn::{IsnGenerator, KeyedState, SipHasher13, SipHasher24};
 #[cfg(feature = "teeth")]
 pub use policy::Bug;
