@@ -1293,7 +1293,9 @@ impl<O: Observer> Sim<'_, O> {
         // What the endpoint holds for the socket's connection before the close.
         let before = m.map(|i| self.side(h).socks[i]);
         let conn_before = match before.map(|s| s.role) {
-            Some(Role::Connected { tuple, .. }) => {
+            // A 4-tuple used by another incarnation too names an ambiguous connection (the
+            // endpoint's lookup finds the newest): no verdict on it.
+            Some(Role::Connected { tuple, conn }) if !self.conns[conn].unchecked => {
                 let ep = self.side(h).stack.endpoint();
                 ep.lookup(&tuple)
                     .and_then(|id| ep.connection(id))
