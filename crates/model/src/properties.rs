@@ -706,6 +706,20 @@ mod tests {
     }
 
     #[test]
+    fn send_sequences_must_stay_between_iss_and_snd_nxt_across_the_wrap() {
+        let ok = status(State::Established, u32::MAX - 1, 1, 2, 5, 1);
+        assert!(send_sequences_in_order(&obs(
+            view(ok, &[], &[]),
+            view(ok, &[], &[])
+        )));
+        // SND.UNA beyond SND.NXT: acknowledged more than was sent.
+        let bad = status(State::Established, u32::MAX - 1, 1, 6, 5, 1);
+        let o = obs(view(ok, &[], &[]), view(bad, &[], &[]));
+        assert!(!send_sequences_in_order(&o));
+        assert!(violations(&o).any(|name| name == "send sequences in order"));
+    }
+
+    #[test]
     fn step_properties_read_the_history() {
         let st = status(State::Established, 1, 1, 1, 1, 1);
         let mut o = obs(view(st, &[], &[]), view(st, &[], &[]));
