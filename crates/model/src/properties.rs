@@ -740,32 +740,8 @@ mod tests {
             ]
         );
     }
-}
 
-#[cfg(test)]
-mod step_tests {
-    use super::*;
-    use tcp_fsm::{Duration, SeqNum, Timer};
-
-    fn status(state: State, iss: u32, irs: u32, una: u32, nxt: u32, rcv: u32) -> Status {
-        Status {
-            state,
-            iss: SeqNum(iss),
-            irs: SeqNum(irs),
-            snd_una: SeqNum(una),
-            snd_nxt: SeqNum(nxt),
-            snd_wnd: 0,
-            snd_wl1: SeqNum(0),
-            snd_wl2: SeqNum(0),
-            rcv_nxt: SeqNum(rcv),
-            unread: 0,
-            unsent: 0,
-            rto: Duration::ZERO,
-            timer: Timer::Idle,
-            retries: 0,
-            passive: false,
-        }
-    }
+    // ----- step properties -----
 
     #[test]
     fn steps_follow_the_diagram() {
