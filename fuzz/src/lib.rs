@@ -21,6 +21,7 @@
 pub mod corpus;
 pub mod input;
 pub mod listener;
+pub mod network;
 pub mod observe;
 pub mod pair;
 pub mod pcap;

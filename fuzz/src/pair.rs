@@ -18,6 +18,7 @@ use tcp_fsm::{
 };
 
 use crate::input::{Encode, Writer, byte, u16le, u32le};
+use crate::network::{self, InFlight, Network};
 use crate::observe::Observer;
 use crate::policies::{PolicyChoice, Profile};
 use crate::segments::wire_round_trip;
@@ -29,7 +30,6 @@ pub const ADDR_A: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 4
 pub const ADDR_B: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
 
 /// Segments the network holds at most; more are lost, as a full queue loses them.
-const NETWORK_CAPACITY: usize = 64;
 /// Where a restarted host's ISS lands from its last SND.NXT: far beyond any window, as an ISN
 /// clock (RFC 6528) that ran while the host was down would put it.
 const RESTART_ISS_STEP: u32 = 1 << 30;
@@ -257,6 +257,20 @@ struct Packet {
     payload: Vec<u8>,
 }
 
+impl InFlight for Packet {
+    fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn set_id(&mut self, id: u32) {
+        self.id = id;
+    }
+
+    fn into_payload(self) -> Vec<u8> {
+        self.payload
+    }
+}
+
 /// One host: its connection, its application's ledger and buffers (as counts).
 #[derive(Debug)]
 struct Host {
@@ -304,12 +318,9 @@ struct Sim<'o, O: Observer> {
     now: Instant,
     a: Host,
     b: Host,
-    net: Vec<Packet>,
-    next_id: u32,
+    net: Network<Packet>,
     obs: &'o mut O,
     scratch: &'o mut Vec<u8>,
-    /// Spare payload buffers.
-    pool: Vec<Vec<u8>>,
     /// No crash so far: the two TCBs still stand for the first incarnations.
     steps: u32,
 }
@@ -397,7 +408,7 @@ impl<O: Observer> Sim<'_, O> {
 
     /// One segment from `side`: checked, recorded, and put on the network.
     fn transmit(&mut self, side: Side, t: &Transmit, input: Option<&Segment<'_>>) {
-        let mut payload = self.pool.pop().unwrap_or_default();
+        let mut payload = self.net.pool.pop().unwrap_or_default();
         payload.clear();
         let (host, peer) = self.host(side);
         let (src, dst) = (host.addr, peer.addr);
@@ -420,26 +431,26 @@ impl<O: Observer> Sim<'_, O> {
         }
         wire_round_trip(self.scratch, &seg, src, dst);
         self.obs.segment(self.now, src, dst, &seg);
-        if self.net.len() >= NETWORK_CAPACITY {
+        if self.net.packets.len() >= network::CAPACITY {
             if O::ENABLED {
                 self.obs.note(self.now, format_args!("network full: lost"));
             }
-            self.pool.push(payload);
+            self.net.pool.push(payload);
             return;
         }
         let from = self.host(side).0.incarnation;
-        self.net.push(Packet {
-            id: self.next_id,
+        let id = self.net.next_id();
+        self.net.packets.push(Packet {
+            id,
             to_b: side == Side::A,
             from,
             seg: t.segment,
             payload,
         });
-        self.next_id += 1;
     }
 
     fn deliver(&mut self, index: usize) {
-        let p = self.net.remove(index);
+        let p = self.net.packets.remove(index);
         let side = if p.to_b { Side::B } else { Side::A };
         let seg = Segment {
             payload: &p.payload,
@@ -472,7 +483,7 @@ impl<O: Observer> Sim<'_, O> {
             self.check(r);
         }
         self.after(side, before, Cause::Segment, Some(&seg));
-        self.pool.push(p.payload);
+        self.net.pool.push(p.payload);
     }
 
     fn app(&mut self, side: Side, call: AppCall) {
@@ -571,41 +582,32 @@ impl<O: Observer> Sim<'_, O> {
         self.steps += 1;
         match op {
             NetOp::Deliver(i) => {
-                if !self.net.is_empty() {
-                    let i = usize::from(i) % self.net.len();
+                if let Some(i) = self.net.pick(i) {
                     self.deliver(i);
                 }
             }
             NetOp::DeliverAll => {
                 // Only what is in flight now; answers wait for the next step.
-                for _ in 0..self.net.len() {
-                    if self.net.is_empty() {
+                for _ in 0..self.net.packets.len() {
+                    if self.net.packets.is_empty() {
                         break;
                     }
                     self.deliver(0);
                 }
             }
             NetOp::Drop(i) => {
-                if !self.net.is_empty() {
-                    let p = self.net.remove(usize::from(i) % self.net.len());
-                    if O::ENABLED {
-                        self.obs.note(self.now, format_args!("lose #{}", p.id));
-                    }
-                    self.pool.push(p.payload);
+                if let Some(id) = self.net.lose(i)
+                    && O::ENABLED
+                {
+                    self.obs.note(self.now, format_args!("lose #{id}"));
                 }
             }
             NetOp::Duplicate(i) => {
-                if !self.net.is_empty() && self.net.len() < NETWORK_CAPACITY {
-                    let mut p = self.net[usize::from(i) % self.net.len()].clone();
-                    if O::ENABLED {
-                        self.obs.note(
-                            self.now,
-                            format_args!("duplicate #{} as #{}", p.id, self.next_id),
-                        );
-                    }
-                    p.id = self.next_id;
-                    self.next_id += 1;
-                    self.net.push(p);
+                if let Some((id, copy)) = self.net.duplicate(i)
+                    && O::ENABLED
+                {
+                    self.obs
+                        .note(self.now, format_args!("duplicate #{id} as #{copy}"));
                 }
             }
             NetOp::Fire(side) => {
@@ -691,7 +693,7 @@ impl<O: Observer> Sim<'_, O> {
     /// until nothing is in flight and no timer is armed.
     fn drain(&mut self) {
         for _ in 0..DRAIN_ROUNDS {
-            if !self.net.is_empty() {
+            if !self.net.packets.is_empty() {
                 self.deliver(0);
                 for side in [Side::A, Side::B] {
                     if self.host(side).0.unread > 0 {
@@ -745,11 +747,9 @@ pub fn run<O: Observer>(data: &[u8], obs: &mut O, scratch: &mut Vec<u8>) {
         now: T0,
         a: Host::new("A", ADDR_A, a, 0),
         b: Host::new("B", ADDR_B, b, 0),
-        net: Vec::with_capacity(NETWORK_CAPACITY),
-        next_id: 1,
+        net: Network::new(),
         obs,
         scratch,
-        pool: Vec::new(),
         steps: 0,
     };
     sim.after(Side::A, State::Closed, Cause::Call, None);

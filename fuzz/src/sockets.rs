@@ -38,6 +38,7 @@ use tcp_fsm::{Duration, FourTuple, Instant, Policy, Segment, State};
 use tcp_model::properties::{self, Ledger, Violation};
 
 use crate::input::{Encode, Writer, byte, u16le};
+use crate::network::{self, InFlight, Network};
 use crate::observe::Observer;
 use crate::policies::{PolicyChoice, Profile};
 use crate::segments::wire_round_trip;
@@ -56,7 +57,6 @@ const MAX_OPEN: usize = 16;
 /// Connections the harness keeps a ledger for; `connect` calls beyond are skipped.
 const MAX_CONNS: usize = 64;
 /// Segments the network holds at most; more are lost.
-const NETWORK_CAPACITY: usize = 64;
 /// The time every run starts at.
 pub const T0: Instant = Instant::from_millis(1_000);
 
@@ -465,6 +465,20 @@ struct Packet {
     payload: Vec<u8>,
 }
 
+impl InFlight for Packet {
+    fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn set_id(&mut self, id: u32) {
+        self.id = id;
+    }
+
+    fn into_payload(self) -> Vec<u8> {
+        self.payload
+    }
+}
+
 /// What the segments sent after one step showed for a watched 4-tuple.
 #[derive(Clone, Copy, Default, Debug)]
 struct Watch {
@@ -479,9 +493,7 @@ struct Sim<'o, O: Observer> {
     client: Side,
     server: Side,
     conns: Vec<ConnRec>,
-    net: Vec<Packet>,
-    next_id: u32,
-    pool: Vec<Vec<u8>>,
+    net: Network<Packet>,
     obs: &'o mut O,
     scratch: &'o mut Vec<u8>,
     steps: u32,
@@ -546,14 +558,14 @@ impl<O: Observer> Sim<'_, O> {
             let now = self.now;
             let mut sent = 0u32;
             loop {
-                let mut payload = self.pool.pop().unwrap_or_default();
+                let mut payload = self.net.pool.pop().unwrap_or_default();
                 payload.clear();
                 let side = match h {
                     Host::Client => &mut self.client,
                     Host::Server => &mut self.server,
                 };
                 let Some((tuple, seg)) = side.stack.poll_transmit(now) else {
-                    self.pool.push(payload);
+                    self.net.pool.push(payload);
                     break;
                 };
                 payload.extend_from_slice(seg.payload);
@@ -596,21 +608,21 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 wire_round_trip(self.scratch, &full, src, dst);
                 self.obs.segment(now, src, dst, &full);
-                if self.net.len() >= NETWORK_CAPACITY {
+                if self.net.packets.len() >= network::CAPACITY {
                     if O::ENABLED {
                         self.obs.note(now, format_args!("network full: lost"));
                     }
-                    self.pool.push(payload);
+                    self.net.pool.push(payload);
                     continue;
                 }
-                self.net.push(Packet {
-                    id: self.next_id,
+                let id = self.net.next_id();
+                self.net.packets.push(Packet {
+                    id,
                     src,
                     dst,
                     seg,
                     payload,
                 });
-                self.next_id += 1;
             }
             let side = match h {
                 Host::Client => &mut self.client,
@@ -629,7 +641,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     fn deliver(&mut self, index: usize) {
-        let p = self.net.remove(index);
+        let p = self.net.packets.remove(index);
         let to = if *p.dst.ip() == CLIENT_IP {
             Host::Client
         } else {
@@ -650,7 +662,7 @@ impl<O: Observer> Sim<'_, O> {
         let now = self.now;
         self.side(to).stack.handle_segment(now, tuple, &seg);
         self.flush(Some((&seg, to, tuple)), None);
-        self.pool.push(p.payload);
+        self.net.pool.push(p.payload);
     }
 
     fn timers(&mut self, h: Host) {
@@ -669,39 +681,31 @@ impl<O: Observer> Sim<'_, O> {
         self.steps += 1;
         match op {
             Op::Deliver(i) => {
-                if !self.net.is_empty() {
-                    self.deliver(usize::from(i) % self.net.len());
+                if let Some(i) = self.net.pick(i) {
+                    self.deliver(i);
                 }
             }
             Op::DeliverAll => {
-                for _ in 0..self.net.len() {
-                    if self.net.is_empty() {
+                for _ in 0..self.net.packets.len() {
+                    if self.net.packets.is_empty() {
                         break;
                     }
                     self.deliver(0);
                 }
             }
             Op::Drop(i) => {
-                if !self.net.is_empty() {
-                    let p = self.net.remove(usize::from(i) % self.net.len());
-                    if O::ENABLED {
-                        self.obs.note(self.now, format_args!("lose #{}", p.id));
-                    }
-                    self.pool.push(p.payload);
+                if let Some(id) = self.net.lose(i)
+                    && O::ENABLED
+                {
+                    self.obs.note(self.now, format_args!("lose #{id}"));
                 }
             }
             Op::Duplicate(i) => {
-                if !self.net.is_empty() && self.net.len() < NETWORK_CAPACITY {
-                    let mut p = self.net[usize::from(i) % self.net.len()].clone();
-                    if O::ENABLED {
-                        self.obs.note(
-                            self.now,
-                            format_args!("duplicate #{} as #{}", p.id, self.next_id),
-                        );
-                    }
-                    p.id = self.next_id;
-                    self.next_id += 1;
-                    self.net.push(p);
+                if let Some((id, copy)) = self.net.duplicate(i)
+                    && O::ENABLED
+                {
+                    self.obs
+                        .note(self.now, format_args!("duplicate #{id} as #{copy}"));
                 }
             }
             Op::Fire(h) => {
@@ -1374,9 +1378,7 @@ pub fn run<O: Observer>(data: &[u8], obs: &mut O, scratch: &mut Vec<u8>) {
         client: Side::new(policy, Host::Client, [1, 2, 3, 4]),
         server: Side::new(policy, Host::Server, [5, 6, 7, 8]),
         conns: Vec::new(),
-        net: Vec::with_capacity(NETWORK_CAPACITY),
-        next_id: 1,
-        pool: Vec::new(),
+        net: Network::new(),
         obs,
         scratch,
         steps: 0,
