@@ -190,7 +190,6 @@ struct Parts<'a> {
     tuple: FourTuple,
     conn: &'a mut Connection,
     parent: &'a mut Option<SocketAddr>,
-    queued: &'a mut bool,
     released: &'a mut bool,
     armed: &'a mut Instant,
 }
@@ -393,7 +392,6 @@ impl Endpoint {
                     tuple,
                     conn,
                     parent,
-                    queued,
                     released,
                     armed,
                     policy,
@@ -403,7 +401,6 @@ impl Endpoint {
                     tuple: *tuple,
                     conn,
                     parent,
-                    queued,
                     released,
                     armed,
                 };
@@ -661,10 +658,7 @@ impl Endpoint {
         id: ConnId,
         f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
     ) -> Result<T, EndpointError> {
-        let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
-        let r = f(e.conn, policy)?;
-        self.service(id);
-        Ok(r)
+        self.serve(id, f).ok_or(EndpointError::NoSuchConnection)?
     }
 
     /// [`Connection::send`].
@@ -793,7 +787,31 @@ impl Endpoint {
         id: ConnId,
         seg: &Segment<'a>,
     ) -> Routed<'a> {
-        let overflow = self.completes_into_full_queue(id, seg);
+        if self.completes_into_full_queue(id, seg) {
+            return self.overflow(id, seg);
+        }
+        // The common case, in one access to the slot: the segment, then what it caused.
+        let Some(Ok((Arrival { data, disposition }, kept))) =
+            self.serve_kept(id, |c, policy| Ok(c.handle_segment(policy, now, seg)))
+        else {
+            return Routed {
+                conn: None,
+                data: &[],
+                disposition: Disposition::NoConnection,
+            };
+        };
+        Routed {
+            // A child that went back to LISTEN is gone already.
+            conn: kept.then_some(id),
+            data,
+            disposition,
+        }
+    }
+
+    /// A segment that would complete the handshake of a child whose listener's accept queue is
+    /// full (see [`Self::completes_into_full_queue`]).
+    #[cold]
+    fn overflow<'a>(&mut self, id: ConnId, seg: &Segment<'_>) -> Routed<'a> {
         let Some((e, policy)) = self.split(id) else {
             return Routed {
                 conn: None,
@@ -801,35 +819,24 @@ impl Endpoint {
                 disposition: Disposition::NoConnection,
             };
         };
-        if overflow {
-            // Accept queue full: Linux drops the ACK that would complete the handshake, so the
-            // child stays in SYN-RECEIVED and retransmits its SYN+ACK (or, with
-            // tcp_abort_on_overflow, resets it).
-            if policy.abort_on_overflow {
-                let tuple = e.tuple;
-                if let Some(rst) = reset_for(seg) {
-                    self.reply(tuple, rst);
-                }
-                self.remove(id);
-                return Routed {
-                    conn: None,
-                    data: &[],
-                    disposition: Disposition::Reset,
-                };
-            }
+        // Linux drops the ACK that would complete the handshake, so the child stays in
+        // SYN-RECEIVED and retransmits its SYN+ACK (or, with tcp_abort_on_overflow, resets it).
+        if !policy.abort_on_overflow {
             return Routed {
                 conn: Some(id),
                 data: &[],
                 disposition: Disposition::Ignored,
             };
         }
-        let Arrival { data, disposition } = e.conn.handle_segment(policy, now, seg);
-        self.service(id);
+        let tuple = e.tuple;
+        if let Some(rst) = reset_for(seg) {
+            self.reply(tuple, rst);
+        }
+        self.remove(id);
         Routed {
-            // A child that went back to LISTEN is gone already.
-            conn: self.entry(id).map(|_| id),
-            data,
-            disposition,
+            conn: None,
+            data: &[],
+            disposition: Disposition::Reset,
         }
     }
 
@@ -1021,30 +1028,82 @@ impl Endpoint {
 
     /// After an input or call: collect what happened and queue the connection for polling.
     fn service(&mut self, id: ConnId) {
-        self.collect(id);
-        if let Some(e) = self.entry_mut(id)
-            && !e.queued
-        {
-            e.queued = true;
-            self.ready.push_back(id);
-        }
+        let _ = self.serve(id, |_, _| Ok(()));
     }
 
-    /// Collects events, moves children between queues, and schedules the timer.
-    fn collect(&mut self, id: ConnId) {
-        let Some(Slot::Used(e)) = self.slots.get_mut(id.index as usize) else {
-            return;
+    /// Runs `f` (an input or a call) on connection `id` under its policy, then services the
+    /// connection in the same access to its slot: its events and timer are collected
+    /// ([`Self::collect_entry`]) and it is queued for polling. `None` for a stale handle; an
+    /// error of `f` is returned as is, with nothing serviced (the call changed nothing).
+    #[inline]
+    fn serve<T>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
+    ) -> Option<Result<T, EndpointError>> {
+        Some(match self.serve_kept(id, f)? {
+            Ok((r, _)) => Ok(r),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// [`Self::serve`], also telling whether the connection is still there afterwards (a child
+    /// whose handshake failed is removed).
+    #[inline]
+    fn serve_kept<T>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
+    ) -> Option<Result<(T, bool), EndpointError>> {
+        let Endpoint {
+            policy: default,
+            slots,
+            listeners,
+            events,
+            timers,
+            ready,
+            ..
+        } = self;
+        let Some(Slot::Used(e)) = slots.get_mut(id.index as usize) else {
+            return None;
         };
         if e.generation != id.generation {
-            return;
+            return None;
         }
+        let policy = e.policy.as_deref().unwrap_or(default);
+        let r = match f(&mut e.conn, policy) {
+            Ok(r) => r,
+            Err(err) => return Some(Err(err.into())),
+        };
+        if Self::collect_entry(e, id, listeners, events, timers) {
+            self.remove(id);
+            return Some(Ok((r, false)));
+        }
+        if !e.queued {
+            e.queued = true;
+            ready.push_back(id);
+        }
+        Some(Ok((r, true)))
+    }
+
+    /// Collects what the connection `id` (borrowed as `e`) produced: its events (a child's
+    /// ESTABLISHED moves it from the SYN queue to the accept queue), and its timer. Returns
+    /// whether it is a child whose handshake failed, which the caller removes.
+    #[inline]
+    fn collect_entry(
+        e: &mut Entry,
+        id: ConnId,
+        listeners: &mut HashMap<SocketAddr, Listener, KeyedState>,
+        events: &mut VecDeque<(ConnId, Event)>,
+        timers: &mut BinaryHeap<Reverse<(Instant, TimerKey)>>,
+    ) -> bool {
         while let Some(event) = e.conn.poll_event() {
             if event == Event::Established
                 && let Some(parent) = e.parent
             {
                 // From the SYN queue (or from a cookie, which never was in it) to the accept
                 // queue.
-                if let Some(l) = self.listeners.get_mut(&parent) {
+                if let Some(l) = listeners.get_mut(&parent) {
                     if e.in_syn_queue {
                         l.syn_queue = l.syn_queue.saturating_sub(1);
                     }
@@ -1053,20 +1112,17 @@ impl Endpoint {
                 e.in_syn_queue = false;
                 continue;
             }
-            self.events.push_back((id, event));
+            events.push_back((id, event));
         }
         if let Some(deadline) = e.conn.poll_timeout()
             && deadline < e.armed
         {
             e.armed = deadline;
-            self.timers.push(Reverse((deadline, TimerKey::Conn(id))));
+            timers.push(Reverse((deadline, TimerKey::Conn(id))));
         }
         // A child whose handshake failed went back to LISTEN: it was never more than an entry
         // in the SYN queue.
-        let failed_child = e.parent.is_some() && e.conn.state() == State::Listen;
-        if failed_child {
-            self.remove(id);
-        }
+        e.parent.is_some() && e.conn.state() == State::Listen
     }
 
     /// Once a connection has nothing left to send: free it, or turn it into a TIME-WAIT entry,
@@ -1132,23 +1188,44 @@ impl Endpoint {
             });
         }
         while let Some(&id) = self.ready.front() {
-            let Some((e, policy)) = self.split(id) else {
-                self.ready.pop_front();
-                continue;
+            // One access to the slot per segment: poll it, then collect what polling changed.
+            let Endpoint {
+                policy: default,
+                slots,
+                listeners,
+                events,
+                timers,
+                ready,
+                ..
+            } = self;
+            let e = match slots.get_mut(id.index as usize) {
+                Some(Slot::Used(e)) if e.generation == id.generation => e,
+                _ => {
+                    ready.pop_front();
+                    continue;
+                }
             };
-            if let Some(transmit) = e.conn.poll_transmit(policy, now) {
-                let tuple = e.tuple;
-                self.collect(id);
+            let policy = e.policy.as_deref().unwrap_or(default);
+            let transmit = e.conn.poll_transmit(policy, now);
+            let tuple = e.tuple;
+            if transmit.is_none() {
+                e.queued = false;
+                ready.pop_front();
+            }
+            let failed = Self::collect_entry(e, id, listeners, events, timers);
+            let settle = e.released && matches!(e.conn.state(), State::Closed | State::TimeWait);
+            if failed {
+                self.remove(id);
+            } else if settle && transmit.is_none() {
+                self.settle(id);
+            }
+            if let Some(transmit) = transmit {
                 return Some(Outgoing {
                     tuple,
                     conn: Some(id),
                     transmit,
                 });
             }
-            *e.queued = false;
-            self.ready.pop_front();
-            self.collect(id);
-            self.settle(id);
         }
         None
     }
