@@ -55,9 +55,7 @@ impl core::hash::Hash for FourTuple {
         #[inline(always)]
         fn addr<H: core::hash::Hasher>(a: &SocketAddr, state: &mut H) {
             match a {
-                SocketAddr::V4(a) => {
-                    state.write_u64((u64::from(a.ip().to_bits()) << 16) | u64::from(a.port()));
-                }
+                SocketAddr::V4(a) => state.write_u64(v4_word(a)),
                 SocketAddr::V6(a) => {
                     state.write_u128(a.ip().to_bits());
                     state.write_u32((1 << 16) | u32::from(a.port()));
@@ -69,7 +67,14 @@ impl core::hash::Hash for FourTuple {
     }
 }
 
-/// The table hash of a 4-tuple, inlined (hashing is most of a table probe).
+/// An IPv4 address and port as the one 64-bit word that [`FourTuple`]'s `Hash` feeds.
+#[inline(always)]
+fn v4_word(a: &core::net::SocketAddrV4) -> u64 {
+    (u64::from(a.ip().to_bits()) << 16) | u64::from(a.port())
+}
+
+/// The table hash of a 4-tuple, inlined (hashing is most of a table probe): the keyed hash of
+/// what its `Hash` feeds, with IPv4 (two whole words) hashed without the hasher's bookkeeping.
 #[inline(always)]
 #[allow(
     clippy::manual_hash_one,
@@ -77,6 +82,9 @@ impl core::hash::Hash for FourTuple {
 )]
 fn tuple_hash(key: &KeyedState, tuple: &FourTuple) -> u64 {
     use core::hash::{Hash as _, Hasher as _};
+    if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (&tuple.local, &tuple.remote) {
+        return key.hash_words([v4_word(l), v4_word(r)]);
+    }
     let mut h = key.build_hasher();
     tuple.hash(&mut h);
     h.finish()
@@ -1282,5 +1290,39 @@ fn unspecified_like(addr: &SocketAddr) -> core::net::IpAddr {
     match addr {
         SocketAddr::V4(_) => core::net::IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => core::net::IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+    /// The table hash is the keyed hash of what `FourTuple`'s `Hash` feeds, whichever way it is
+    /// computed, so that a lookup finds what an insert stored for any address family.
+    #[test]
+    fn tuple_hash_is_the_keyed_hash_of_the_tuple() {
+        let key = KeyedState::new([7, 9]);
+        let v4 = |a: [u8; 4], p| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), p));
+        let v6 = |p| SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::LOCALHOST, p, 0, 0));
+        let tuples = [
+            (v4([10, 0, 0, 1], 80), v4([192, 0, 2, 1], 40_000)),
+            (v4([255, 255, 255, 255], 65_535), v4([0, 0, 0, 0], 0)),
+            (v6(80), v6(40_000)),
+            (v4([10, 0, 0, 1], 80), v6(40_000)),
+        ];
+        for (local, remote) in tuples {
+            let tuple = FourTuple { local, remote };
+            assert_eq!(tuple_hash(&key, &tuple), key.hash_one(tuple), "{tuple:?}");
+        }
+        let a = FourTuple {
+            local: v4([10, 0, 0, 1], 80),
+            remote: v4([192, 0, 2, 1], 40_000),
+        };
+        let b = FourTuple {
+            remote: v4([192, 0, 2, 1], 40_001),
+            ..a
+        };
+        assert_ne!(tuple_hash(&key, &a), tuple_hash(&key, &b));
     }
 }
