@@ -528,44 +528,51 @@ pub enum PseudoHeader {
 }
 
 /// The IP protocol number of TCP.
-const PROTO_TCP: u64 = 6;
+const PROTO_TCP: u16 = 6;
 
 impl PseudoHeader {
     /// The pseudo-header's contribution to the one's-complement sum, for a TCP segment of
-    /// `tcp_len` octets (header plus payload), unfolded.
+    /// `tcp_len` octets (header plus payload), as an unfolded accumulator of [`sum_ne`] (its
+    /// words read in native byte order).
     ///
-    /// The length is added as 16-bit words of its 64-bit value: for IPv4 that is the 16-bit
-    /// field whenever the length fits one (an IPv4 datagram cannot carry more).
+    /// Each address is added as its octets read in native order (32 or 64 bits at a time: the
+    /// 16-bit lanes of a wider word sum to the same one's-complement sum, RFC 1071 §2(C)). The
+    /// protocol and the length are big-endian on the wire, so they are added byte-swapped
+    /// (`to_be`) into the native-order sum. The length is added as the 16-bit lanes of its
+    /// 64-bit value: for IPv4 that is the 16-bit field whenever the length fits one (an IPv4
+    /// datagram cannot carry more), for IPv6 the 32-bit field's two halves.
     #[inline]
     fn sum(&self, tcp_len: usize) -> u64 {
-        let len = tcp_len as u64;
-        let len_sum =
-            (len & 0xffff) + ((len >> 16) & 0xffff) + ((len >> 32) & 0xffff) + (len >> 48);
-        let addr_sum = match self {
+        let proto_len = add_carry(u64::from(PROTO_TCP.to_be()), (tcp_len as u64).to_be());
+        match self {
             PseudoHeader::V4 { src, dst } => {
-                u64::from(u32::from(*src) >> 16)
-                    + u64::from(u32::from(*src) & 0xffff)
-                    + u64::from(u32::from(*dst) >> 16)
-                    + u64::from(u32::from(*dst) & 0xffff)
+                // Two 32-bit words: their sum cannot carry out of 64 bits.
+                let addrs = u64::from(u32::from_ne_bytes(src.octets()))
+                    + u64::from(u32::from_ne_bytes(dst.octets()));
+                add_carry(proto_len, addrs)
             }
-            PseudoHeader::V6 { src, dst } => src
-                .segments()
-                .iter()
-                .chain(dst.segments().iter())
-                .map(|&w| u64::from(w))
-                .sum(),
-        };
-        addr_sum + PROTO_TCP + len_sum
+            PseudoHeader::V6 { src, dst } => {
+                let (s, d) = (
+                    u128::from_ne_bytes(src.octets()),
+                    u128::from_ne_bytes(dst.octets()),
+                );
+                [s as u64, (s >> 64) as u64, d as u64, (d >> 64) as u64]
+                    .into_iter()
+                    .fold(proto_len, add_carry)
+            }
+        }
     }
 }
 
-/// Folds a one's-complement accumulator to 16 bits with end-around carries (RFC 1071 §4.1).
+/// Folds a one's-complement accumulator to 16 bits with end-around carries (RFC 1071 §4.1):
+/// 64 to 32 to 16 bits, one add-with-carry each (the carry of an end-around add cannot carry
+/// again). A non-zero accumulator folds to 1..=0xffff, zero to zero.
 #[inline]
-const fn fold(mut sum: u64) -> u16 {
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+const fn fold(sum: u64) -> u16 {
+    let (s, carry) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let sum = s + carry as u32;
+    let (s, carry) = (sum as u16).overflowing_add((sum >> 16) as u16);
+    s + carry as u16
 }
 
 /// Adds with end-around carry: a one's-complement addition in 64 bits.
@@ -575,17 +582,17 @@ const fn add_carry(a: u64, b: u64) -> u64 {
     s + carry as u64
 }
 
-/// The RFC 1071 one's-complement sum of `data` as big-endian 16-bit words (an odd last
-/// octet padded with a zero), folded to 16 bits.
+/// Adds `data` to the one's-complement accumulator `acc` as RFC 1071 16-bit words (an odd
+/// last octet padded with a zero), unfolded.
 ///
 /// Words are read in native byte order, 64 bits at a time, and added with end-around carry (a
 /// one's-complement sum in 64 bits is the 16-bit one's-complement sum of its four lanes, RFC
-/// 1071 §2(C)); the tail, under 8 octets, is added as 32-, 16- and 8-bit pieces (an odd last
-/// octet padded with a zero, as the RFC says). The folded sum is swapped to
-/// big-endian at the end: RFC 1071 §2(B), the sum is independent of byte order.
+/// 1071 §2(C)); the tail, under 8 octets, is added as 32-, 16- and 8-bit pieces. Because the
+/// words are native-order, the folded sum is byte-swapped relative to the big-endian one
+/// (RFC 1071 §2(B): the sum is independent of byte order, up to that swap): callers fold, then
+/// `u16::from_be`.
 #[inline]
-fn sum_be(data: &[u8]) -> u16 {
-    let mut acc = 0u64;
+fn sum_ne(mut acc: u64, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(8);
     for w in &mut words {
         let mut word = [0u8; 8];
@@ -607,9 +614,7 @@ fn sum_be(data: &[u8]) -> u16 {
     if let &[a] = rest {
         acc = add_carry(acc, u64::from(u16::from_ne_bytes([a, 0])));
     }
-    // 64 to 32 bits with end-around carry; `fold` finishes.
-    let acc = (acc & 0xffff_ffff) + (acc >> 32);
-    u16::from_be(fold(acc))
+    acc
 }
 
 /// The TCP checksum of `tcp_bytes` (header and payload) under `pseudo` (RFC 9293 §3.1,
@@ -618,17 +623,24 @@ fn sum_be(data: &[u8]) -> u16 {
 /// The checksum field in `tcp_bytes` is treated as zero, whatever it holds.
 #[must_use]
 pub fn checksum(pseudo: &PseudoHeader, tcp_bytes: &[u8]) -> u16 {
-    let stored = read_u16(tcp_bytes, field::CHECKSUM);
+    let stored = match tcp_bytes.get(field::CHECKSUM) {
+        Some(&[a, b]) => u16::from_ne_bytes([a, b]),
+        _ => 0,
+    };
     // Subtracting in one's complement is adding the complement.
-    let sum = pseudo.sum(tcp_bytes.len()) + u64::from(sum_be(tcp_bytes)) + u64::from(!stored);
-    !fold(sum)
+    let sum = sum_ne(
+        add_carry(pseudo.sum(tcp_bytes.len()), u64::from(!stored)),
+        tcp_bytes,
+    );
+    !u16::from_be(fold(sum))
 }
 
 /// Whether the checksum in `tcp_bytes` verifies under `pseudo`: the one's-complement sum of
-/// pseudo-header and segment, checksum field included, is all ones (RFC 1071 §1).
+/// pseudo-header and segment, checksum field included, is all ones (RFC 1071 §1; all ones is
+/// all ones in either byte order).
 #[must_use]
 pub fn verify(pseudo: &PseudoHeader, tcp_bytes: &[u8]) -> bool {
-    fold(pseudo.sum(tcp_bytes.len()) + u64::from(sum_be(tcp_bytes))) == 0xffff
+    fold(sum_ne(pseudo.sum(tcp_bytes.len()), tcp_bytes)) == 0xffff
 }
 
 /// A TCP segment with its ports: what [`parse`] returns and [`emit`] writes.
@@ -1301,6 +1313,87 @@ mod tests {
                 checksum(&V4, &ones[..len]),
                 naive_checksum(&V4, &ones[..len])
             );
+        }
+    }
+
+    #[test]
+    fn fold_matches_a_carry_loop() {
+        fn loop_fold(mut sum: u64) -> u16 {
+            while sum >> 16 != 0 {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            sum as u16
+        }
+        let mut rng = Lcg(0x0bad_cafe);
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_fffe_0001,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let random = (0..10_000).map(|_| {
+            let b: [u8; 8] = core::array::from_fn(|_| rng.next_u8());
+            u64::from_ne_bytes(b)
+        });
+        for sum in edges.into_iter().chain(random) {
+            assert_eq!(fold(sum), loop_fold(sum), "{sum:#x}");
+        }
+    }
+
+    #[test]
+    fn checksum_matches_naive_reference_for_any_pseudo_header() {
+        let mut rng = Lcg(0x5eed_1234);
+        let data: Vec<u8> = (0..256).map(|_| rng.next_u8()).collect();
+        let mut pseudos = vec![
+            PseudoHeader::V4 {
+                src: Ipv4Addr::BROADCAST,
+                dst: Ipv4Addr::BROADCAST,
+            },
+            PseudoHeader::V4 {
+                src: Ipv4Addr::UNSPECIFIED,
+                dst: Ipv4Addr::UNSPECIFIED,
+            },
+            PseudoHeader::V6 {
+                src: Ipv6Addr::from([0xff; 16]),
+                dst: Ipv6Addr::from([0xff; 16]),
+            },
+            PseudoHeader::V6 {
+                src: Ipv6Addr::UNSPECIFIED,
+                dst: Ipv6Addr::UNSPECIFIED,
+            },
+        ];
+        for _ in 0..200 {
+            let v4: [u8; 8] = core::array::from_fn(|_| rng.next_u8());
+            let v6: [u8; 32] = core::array::from_fn(|_| rng.next_u8());
+            pseudos.push(PseudoHeader::V4 {
+                src: Ipv4Addr::from([v4[0], v4[1], v4[2], v4[3]]),
+                dst: Ipv4Addr::from([v4[4], v4[5], v4[6], v4[7]]),
+            });
+            let (s, d) = v6.split_at(16);
+            pseudos.push(PseudoHeader::V6 {
+                src: Ipv6Addr::from(<[u8; 16]>::try_from(s).unwrap()),
+                dst: Ipv6Addr::from(<[u8; 16]>::try_from(d).unwrap()),
+            });
+        }
+        for pseudo in &pseudos {
+            for len in [0, 1, 19, 20, 21, 24, 27, 40, 41, 60, 255, 256] {
+                let tcp = &data[..len];
+                let sum = checksum(pseudo, tcp);
+                assert_eq!(sum, naive_checksum(pseudo, tcp), "len {len} {pseudo:?}");
+                if len >= 20 {
+                    let mut filled = tcp.to_vec();
+                    filled[16..18].copy_from_slice(&sum.to_be_bytes());
+                    assert!(verify(pseudo, &filled), "len {len} {pseudo:?}");
+                    filled[len - 1] ^= 0x80;
+                    assert!(!verify(pseudo, &filled), "len {len} {pseudo:?}");
+                }
+            }
         }
     }
 
