@@ -797,59 +797,80 @@ pub fn parse<'a>(bytes: &'a [u8], pseudo: Option<&PseudoHeader>) -> Result<Repr<
     })
 }
 
-/// Room for the options [`emit`] writes (at most 20 octets), with slack.
-const OPTIONS_CAP: usize = field::MAX_HEADER_LEN - field::MIN_HEADER_LEN;
+/// Writes one option word at the front of `out` and advances it; does nothing when fewer than
+/// 4 octets are left (not the case for the area [`header_len`] sizes).
+#[inline]
+fn put_word(out: &mut &mut [u8], word: [u8; 4]) {
+    if let Some((w, rest)) = core::mem::take(out).split_first_chunk_mut::<4>() {
+        *w = word;
+        *out = rest;
+    }
+}
 
-/// Encodes `options` in Linux's layout (`tcp_options_write` in `net/ipv4/tcp_output.c`):
+/// Encodes `options` into `out`, the options area, in Linux's layout (`tcp_options_write` in
+/// `net/ipv4/tcp_output.c`):
 ///
 /// - MSS: `2 4 mss`;
 /// - timestamps: `4 2 8 10 tsval tsecr` with SACK-permitted, else `1 1 8 10 tsval tsecr`;
 /// - SACK-permitted without timestamps: `1 1 4 2`;
 /// - window scale: `1 3 3 shift`.
 ///
-/// Every item is a whole 32-bit word, so no padding is needed. Returns the buffer (zero, i.e.
-/// EOL, past the end) and the number of octets used.
-fn encode_options(o: &Options) -> ([u8; OPTIONS_CAP], usize) {
-    let mut buf = [0u8; OPTIONS_CAP];
-    let mut n = 0usize;
-    let mut push = |bytes: &[u8]| {
-        for &b in bytes {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b;
-            }
-            n += 1;
-        }
-    };
+/// Every item is a whole 32-bit word, so no padding is needed; any octets of `out` left over
+/// are zeroed (EOL).
+fn encode_options(o: &Options, mut out: &mut [u8]) {
     if let Some(mss) = o.mss {
-        push(&[option::MSS, option::MSS_LEN]);
-        push(&mss.to_be_bytes());
+        let [hi, lo] = mss.to_be_bytes();
+        put_word(&mut out, [option::MSS, option::MSS_LEN, hi, lo]);
     }
     if let Some(ts) = o.timestamps {
         if o.sack_permitted {
-            push(&[option::SACK_PERMITTED, option::SACK_PERMITTED_LEN]);
+            put_word(
+                &mut out,
+                [
+                    option::SACK_PERMITTED,
+                    option::SACK_PERMITTED_LEN,
+                    option::TIMESTAMPS,
+                    option::TIMESTAMPS_LEN,
+                ],
+            );
         } else {
-            push(&[option::NOP, option::NOP]);
+            put_word(
+                &mut out,
+                [
+                    option::NOP,
+                    option::NOP,
+                    option::TIMESTAMPS,
+                    option::TIMESTAMPS_LEN,
+                ],
+            );
         }
-        push(&[option::TIMESTAMPS, option::TIMESTAMPS_LEN]);
-        push(&ts.value.to_be_bytes());
-        push(&ts.echo.to_be_bytes());
+        put_word(&mut out, ts.value.to_be_bytes());
+        put_word(&mut out, ts.echo.to_be_bytes());
     } else if o.sack_permitted {
-        push(&[
-            option::NOP,
-            option::NOP,
-            option::SACK_PERMITTED,
-            option::SACK_PERMITTED_LEN,
-        ]);
+        put_word(
+            &mut out,
+            [
+                option::NOP,
+                option::NOP,
+                option::SACK_PERMITTED,
+                option::SACK_PERMITTED_LEN,
+            ],
+        );
     }
     if let Some(shift) = o.window_scale {
-        push(&[
-            option::NOP,
-            option::WINDOW_SCALE,
-            option::WINDOW_SCALE_LEN,
-            shift,
-        ]);
+        put_word(
+            &mut out,
+            [
+                option::NOP,
+                option::WINDOW_SCALE,
+                option::WINDOW_SCALE_LEN,
+                shift,
+            ],
+        );
     }
-    (buf, n)
+    if !out.is_empty() {
+        out.fill(option::EOL);
+    }
 }
 
 /// Octets the encoded options take (before padding).
@@ -888,6 +909,10 @@ pub const fn buffer_len(repr: &Repr<'_>) -> usize {
 ///
 /// The reserved bits and AE are written as zero.
 ///
+/// Options and payload are written first; the fixed header is assembled as five 32-bit words
+/// and its share of the checksum is summed from those words, not read back from `out`, so the
+/// header is written once, checksum included.
+///
 /// # Errors
 ///
 /// [`EmitError::BufferTooSmall`] when `out` is shorter than [`buffer_len`]`(repr)`; nothing is
@@ -900,31 +925,45 @@ pub fn emit(
     let seg = &repr.segment;
     let hlen = header_len(&seg.options);
     let needed = buffer_len(repr);
-    let available = out.len();
-    let Some(buf) = out.get_mut(..needed) else {
-        return Err(EmitError::BufferTooSmall { needed, available });
+    let too_small = EmitError::BufferTooSmall {
+        needed,
+        available: out.len(),
     };
-    let mut packet = TcpPacket::new_unchecked(buf);
-    packet.set_src_port(repr.src_port);
-    packet.set_dst_port(repr.dst_port);
-    packet.set_seq_number(seg.seq);
-    packet.set_ack_number(seg.ack);
-    // `hlen` is at most 40, so the cast is exact.
-    packet.set_header_len(hlen as u8);
-    packet.set_flags(seg.flags);
-    packet.set_window_len(seg.window);
-    packet.set_checksum(0);
-    packet.set_urgent_at(seg.urgent);
-    let (opts, _) = encode_options(&seg.options);
-    for (d, s) in packet.options_mut().iter_mut().zip(opts.iter()) {
-        *d = *s;
+    // `needed` is at least `hlen`, which is at least 20: the splits fail only with the first.
+    let Some((fixed, rest)) = out
+        .get_mut(..needed)
+        .and_then(|b| b.split_first_chunk_mut::<{ field::MIN_HEADER_LEN }>())
+    else {
+        return Err(too_small);
+    };
+    let Some((options, payload)) = rest.split_at_mut_checked(hlen - field::MIN_HEADER_LEN) else {
+        return Err(too_small);
+    };
+    if !options.is_empty() {
+        encode_options(&seg.options, options);
     }
-    let payload = packet.payload_mut();
+    // Equal unless `buffer_len` saturated, which no slice's length can make it do.
     if payload.len() == seg.payload.len() {
         payload.copy_from_slice(seg.payload);
     }
+    // The fixed header (RFC 9293 §3.1) as big-endian words; `hlen` is at most 40, so the data
+    // offset fits its nibble. The checksum field (the high half of the last word) is zero.
+    let mut words = [
+        (u32::from(repr.src_port) << 16) | u32::from(repr.dst_port),
+        seg.seq.0,
+        seg.ack.0,
+        ((hlen / 4) as u32) << 28 | u32::from(seg.flags.0) << 16 | u32::from(seg.window),
+        u32::from(seg.urgent),
+    ];
     if let Some(pseudo) = pseudo {
-        packet.fill_checksum(pseudo);
+        // The words as `sum_ne` would read them from `out` (native order): five 32-bit words
+        // cannot carry out of 64 bits.
+        let header: u64 = words.iter().map(|w| u64::from(w.to_be())).sum();
+        let sum = sum_ne(add_carry(pseudo.sum(needed), header), rest);
+        words[4] |= u32::from(!u16::from_be(fold(sum))) << 16;
+    }
+    for (dst, word) in fixed.chunks_exact_mut(4).zip(words) {
+        dst.copy_from_slice(&word.to_be_bytes());
     }
     Ok(needed)
 }
@@ -1429,6 +1468,84 @@ mod tests {
         }
         // The inputs reach the success path too, not only the errors.
         assert!(oks > 1000, "{oks}");
+    }
+
+    /// The options area as [`encode_options`] should lay it out, octet by octet.
+    fn reference_options(o: &Options) -> Vec<u8> {
+        let mut v = Vec::new();
+        if let Some(mss) = o.mss {
+            v.extend_from_slice(&[2, 4]);
+            v.extend_from_slice(&mss.to_be_bytes());
+        }
+        match (o.timestamps, o.sack_permitted) {
+            (Some(ts), sack) => {
+                v.extend_from_slice(if sack { &[4, 2] } else { &[1, 1] });
+                v.extend_from_slice(&[8, 10]);
+                v.extend_from_slice(&ts.value.to_be_bytes());
+                v.extend_from_slice(&ts.echo.to_be_bytes());
+            }
+            (None, true) => v.extend_from_slice(&[1, 1, 4, 2]),
+            (None, false) => {}
+        }
+        if let Some(shift) = o.window_scale {
+            v.extend_from_slice(&[1, 3, 3, shift]);
+        }
+        v
+    }
+
+    /// `emit` as it was written on the setters of [`TcpPacket`] and
+    /// [`TcpPacket::fill_checksum`]: the reference the word-wise header and its checksum are
+    /// checked against.
+    fn reference_emit(r: &Repr<'_>, pseudo: Option<&PseudoHeader>) -> Vec<u8> {
+        let opts = reference_options(&r.segment.options);
+        let hlen = 20 + opts.len();
+        let mut buf = vec![0xa5u8; hlen + r.segment.payload.len()];
+        let mut p = TcpPacket::new_unchecked(&mut buf[..]);
+        p.set_src_port(r.src_port);
+        p.set_dst_port(r.dst_port);
+        p.set_seq_number(r.segment.seq);
+        p.set_ack_number(r.segment.ack);
+        p.set_header_len(hlen as u8);
+        p.set_flags(r.segment.flags);
+        p.set_window_len(r.segment.window);
+        p.set_checksum(0);
+        p.set_urgent_at(r.segment.urgent);
+        p.options_mut().copy_from_slice(&opts);
+        p.payload_mut().copy_from_slice(r.segment.payload);
+        if let Some(pseudo) = pseudo {
+            p.fill_checksum(pseudo);
+        }
+        buf
+    }
+
+    #[test]
+    fn emit_matches_the_setter_reference() {
+        let mut rng = Lcg(0xdead_beef);
+        let payload: Vec<u8> = (0..64).map(|_| rng.next_u8()).collect();
+        let base = all_options();
+        for bits in 0..16u8 {
+            let o = Options {
+                mss: (bits & 1 != 0).then_some(u16::from(rng.next_u8()) << 8 | 0xb4),
+                window_scale: (bits & 2 != 0).then_some(rng.next_u8()),
+                sack_permitted: bits & 4 != 0,
+                timestamps: (bits & 8 != 0).then_some(base.timestamps.unwrap()),
+            };
+            for len in (0..24).chain([63, 64]) {
+                let mut r = repr(Flags(rng.next_u8()), o, &payload[..len]);
+                r.src_port = u16::from_be_bytes([rng.next_u8(), rng.next_u8()]);
+                r.segment.seq = SeqNum(u32::from_be_bytes([0xff, rng.next_u8(), 0xff, 7]));
+                r.segment.window = u16::from_be_bytes([rng.next_u8(), 0xff]);
+                r.segment.urgent = u16::from_be_bytes([rng.next_u8(), rng.next_u8()]);
+                for pseudo in [None, Some(&V4), Some(&V6)] {
+                    let want = reference_emit(&r, pseudo);
+                    // Garbage in the buffer, which `emit` must overwrite, and room to spare.
+                    let mut out = vec![0x5au8; want.len() + 3];
+                    assert_eq!(emit(&r, pseudo, &mut out), Ok(want.len()));
+                    assert_eq!(&out[..want.len()], &want[..], "{r:?} {pseudo:?}");
+                    assert_eq!(&out[want.len()..], &[0x5a; 3]);
+                }
+            }
+        }
     }
 
     #[test]
