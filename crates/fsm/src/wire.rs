@@ -294,19 +294,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// [`WireError::Truncated`], [`WireError::DataOffsetTooSmall`] or
     /// [`WireError::DataOffsetPastEnd`].
     pub fn check_len(&self) -> Result<(), WireError> {
-        let len = self.buffer.as_ref().len();
-        if len < field::MIN_HEADER_LEN {
-            return Err(WireError::Truncated { len });
-        }
-        let offset = self.data_offset();
-        if offset < 5 {
-            return Err(WireError::DataOffsetTooSmall { offset });
-        }
-        let header_len = usize::from(self.header_len());
-        if header_len > len {
-            return Err(WireError::DataOffsetPastEnd { header_len, len });
-        }
-        Ok(())
+        split(self.buffer.as_ref()).map(|_| ())
     }
 
     /// The underlying buffer.
@@ -528,44 +516,51 @@ pub enum PseudoHeader {
 }
 
 /// The IP protocol number of TCP.
-const PROTO_TCP: u64 = 6;
+const PROTO_TCP: u16 = 6;
 
 impl PseudoHeader {
     /// The pseudo-header's contribution to the one's-complement sum, for a TCP segment of
-    /// `tcp_len` octets (header plus payload), unfolded.
+    /// `tcp_len` octets (header plus payload), as an unfolded accumulator of [`sum_ne`] (its
+    /// words read in native byte order).
     ///
-    /// The length is added as 16-bit words of its 64-bit value: for IPv4 that is the 16-bit
-    /// field whenever the length fits one (an IPv4 datagram cannot carry more).
+    /// Each address is added as its octets read in native order (32 or 64 bits at a time: the
+    /// 16-bit lanes of a wider word sum to the same one's-complement sum, RFC 1071 §2(C)). The
+    /// protocol and the length are big-endian on the wire, so they are added byte-swapped
+    /// (`to_be`) into the native-order sum. The length is added as the 16-bit lanes of its
+    /// 64-bit value: for IPv4 that is the 16-bit field whenever the length fits one (an IPv4
+    /// datagram cannot carry more), for IPv6 the 32-bit field's two halves.
     #[inline]
     fn sum(&self, tcp_len: usize) -> u64 {
-        let len = tcp_len as u64;
-        let len_sum =
-            (len & 0xffff) + ((len >> 16) & 0xffff) + ((len >> 32) & 0xffff) + (len >> 48);
-        let addr_sum = match self {
+        let proto_len = add_carry(u64::from(PROTO_TCP.to_be()), (tcp_len as u64).to_be());
+        match self {
             PseudoHeader::V4 { src, dst } => {
-                u64::from(u32::from(*src) >> 16)
-                    + u64::from(u32::from(*src) & 0xffff)
-                    + u64::from(u32::from(*dst) >> 16)
-                    + u64::from(u32::from(*dst) & 0xffff)
+                // Two 32-bit words: their sum cannot carry out of 64 bits.
+                let addrs = u64::from(u32::from_ne_bytes(src.octets()))
+                    + u64::from(u32::from_ne_bytes(dst.octets()));
+                add_carry(proto_len, addrs)
             }
-            PseudoHeader::V6 { src, dst } => src
-                .segments()
-                .iter()
-                .chain(dst.segments().iter())
-                .map(|&w| u64::from(w))
-                .sum(),
-        };
-        addr_sum + PROTO_TCP + len_sum
+            PseudoHeader::V6 { src, dst } => {
+                let (s, d) = (
+                    u128::from_ne_bytes(src.octets()),
+                    u128::from_ne_bytes(dst.octets()),
+                );
+                [s as u64, (s >> 64) as u64, d as u64, (d >> 64) as u64]
+                    .into_iter()
+                    .fold(proto_len, add_carry)
+            }
+        }
     }
 }
 
-/// Folds a one's-complement accumulator to 16 bits with end-around carries (RFC 1071 §4.1).
+/// Folds a one's-complement accumulator to 16 bits with end-around carries (RFC 1071 §4.1):
+/// 64 to 32 to 16 bits, one add-with-carry each (the carry of an end-around add cannot carry
+/// again). A non-zero accumulator folds to 1..=0xffff, zero to zero.
 #[inline]
-const fn fold(mut sum: u64) -> u16 {
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+const fn fold(sum: u64) -> u16 {
+    let (s, carry) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let sum = s + carry as u32;
+    let (s, carry) = (sum as u16).overflowing_add((sum >> 16) as u16);
+    s + carry as u16
 }
 
 /// Adds with end-around carry: a one's-complement addition in 64 bits.
@@ -575,27 +570,44 @@ const fn add_carry(a: u64, b: u64) -> u64 {
     s + carry as u64
 }
 
-/// The RFC 1071 one's-complement sum of `data` as big-endian 16-bit words (an odd last
-/// octet padded with a zero), folded to 16 bits.
+/// Adds `data` to the one's-complement accumulator `acc` as RFC 1071 16-bit words (an odd
+/// last octet padded with a zero), unfolded.
 ///
-/// Words are read in native byte order, 64 bits at a time, and added with end-around carry (a
-/// one's-complement sum in 64 bits is the 16-bit one's-complement sum of its four lanes, RFC
-/// 1071 §2(C)); the tail, under 8 octets, is added as 32-, 16- and 8-bit pieces (an odd last
-/// octet padded with a zero, as the RFC says). The folded sum is swapped to
-/// big-endian at the end: RFC 1071 §2(B), the sum is independent of byte order.
-#[inline]
-fn sum_be(data: &[u8]) -> u16 {
-    let mut acc = 0u64;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        acc = add_carry(acc, u64::from_ne_bytes(word));
+/// Because the words are read in native order (see [`sum_words`]), the folded sum is
+/// byte-swapped relative to the big-endian one (RFC 1071 §2(B): the sum is independent of byte
+/// order, up to that swap): callers fold, then `u16::from_be`.
+///
+/// The fixed header's 20 octets, which every segment starts with, are summed apart: at a
+/// length known to the compiler, [`sum_words`] becomes straight-line code, cheaper than its
+/// loop's set-up and branches for the same octets.
+///
+/// Always inlined (into [`checksum`], [`verify`] and [`emit`], [`verify`] itself into
+/// [`parse`]): as a call, the registers its callers keep live across it were spilled and
+/// reloaded on every segment, which cost more than the sum of a fixed header.
+#[inline(always)]
+fn sum_ne(acc: u64, data: &[u8]) -> u64 {
+    match data.split_first_chunk::<{ field::MIN_HEADER_LEN }>() {
+        Some((header, rest)) => sum_words(sum_words(acc, header), rest),
+        None => sum_words(acc, data),
+    }
+}
+
+/// [`sum_ne`] of any slice: words are read in native byte order, 64 bits at a time, and added
+/// with end-around carry (a one's-complement sum in 64 bits is the 16-bit one's-complement sum
+/// of its four lanes, RFC 1071 §2(C)); the tail, under 8 octets, is added as 32-, 16- and 8-bit
+/// pieces.
+///
+/// Always inlined, so that a call on an array (the fixed header) unrolls completely.
+#[inline(always)]
+fn sum_words(mut acc: u64, data: &[u8]) -> u64 {
+    let mut rest = data;
+    while let Some((w, r)) = rest.split_first_chunk::<8>() {
+        acc = add_carry(acc, u64::from_ne_bytes(*w));
+        rest = r;
     }
     // The tail as a 32-bit, a 16-bit and an odd octet read straight from the slice (octets
     // stored into a padded word and read back whole would stall store forwarding). Each lands
     // on 16-bit lanes in their original pairs, which is all the sum needs.
-    let mut rest = words.remainder();
     if let Some((w, r)) = rest.split_first_chunk::<4>() {
         acc = add_carry(acc, u64::from(u32::from_ne_bytes(*w)));
         rest = r;
@@ -607,9 +619,7 @@ fn sum_be(data: &[u8]) -> u16 {
     if let &[a] = rest {
         acc = add_carry(acc, u64::from(u16::from_ne_bytes([a, 0])));
     }
-    // 64 to 32 bits with end-around carry; `fold` finishes.
-    let acc = (acc & 0xffff_ffff) + (acc >> 32);
-    u16::from_be(fold(acc))
+    acc
 }
 
 /// The TCP checksum of `tcp_bytes` (header and payload) under `pseudo` (RFC 9293 §3.1,
@@ -618,17 +628,25 @@ fn sum_be(data: &[u8]) -> u16 {
 /// The checksum field in `tcp_bytes` is treated as zero, whatever it holds.
 #[must_use]
 pub fn checksum(pseudo: &PseudoHeader, tcp_bytes: &[u8]) -> u16 {
-    let stored = read_u16(tcp_bytes, field::CHECKSUM);
+    let stored = match tcp_bytes.get(field::CHECKSUM) {
+        Some(&[a, b]) => u16::from_ne_bytes([a, b]),
+        _ => 0,
+    };
     // Subtracting in one's complement is adding the complement.
-    let sum = pseudo.sum(tcp_bytes.len()) + u64::from(sum_be(tcp_bytes)) + u64::from(!stored);
-    !fold(sum)
+    let sum = sum_ne(
+        add_carry(pseudo.sum(tcp_bytes.len()), u64::from(!stored)),
+        tcp_bytes,
+    );
+    !u16::from_be(fold(sum))
 }
 
 /// Whether the checksum in `tcp_bytes` verifies under `pseudo`: the one's-complement sum of
-/// pseudo-header and segment, checksum field included, is all ones (RFC 1071 §1).
+/// pseudo-header and segment, checksum field included, is all ones (RFC 1071 §1; all ones is
+/// all ones in either byte order).
+#[inline]
 #[must_use]
 pub fn verify(pseudo: &PseudoHeader, tcp_bytes: &[u8]) -> bool {
-    fold(pseudo.sum(tcp_bytes.len()) + u64::from(sum_be(tcp_bytes))) == 0xffff
+    fold(sum_ne(pseudo.sum(tcp_bytes.len()), tcp_bytes)) == 0xffff
 }
 
 /// A TCP segment with its ports: what [`parse`] returns and [`emit`] writes.
@@ -701,6 +719,43 @@ fn parse_options(opts: &[u8]) -> Result<Options, WireError> {
     Ok(out)
 }
 
+/// A segment cut at its header's boundaries by [`split`].
+struct Parts<'a> {
+    /// The fixed header, octets 0 to 19.
+    fixed: &'a [u8; field::MIN_HEADER_LEN],
+    /// The options area, octets 20 to the header length.
+    options: &'a [u8],
+    /// Everything after the header.
+    payload: &'a [u8],
+}
+
+/// Splits a segment into its fixed header, options area and payload after the checks of
+/// [`TcpPacket::check_len`]: a fixed header is present, the data offset is at least 5 words and
+/// the header it describes fits (RFC 9293 §3.1).
+///
+/// The fixed header comes back as an array, so [`parse`] reads its fields without further
+/// bounds checks.
+#[inline]
+fn split(bytes: &[u8]) -> Result<Parts<'_>, WireError> {
+    let len = bytes.len();
+    let Some((fixed, rest)) = bytes.split_first_chunk::<{ field::MIN_HEADER_LEN }>() else {
+        return Err(WireError::Truncated { len });
+    };
+    let offset = fixed[field::DATA_OFFSET] >> 4;
+    if offset < 5 {
+        return Err(WireError::DataOffsetTooSmall { offset });
+    }
+    let header_len = usize::from(offset) * 4;
+    match rest.split_at_checked(header_len - field::MIN_HEADER_LEN) {
+        Some((options, payload)) => Ok(Parts {
+            fixed,
+            options,
+            payload,
+        }),
+        None => Err(WireError::DataOffsetPastEnd { header_len, len }),
+    }
+}
+
 /// Parses a TCP segment (header and payload); the payload borrows from `bytes`.
 ///
 /// Checks, in order: a fixed header is present, the data offset is at least 5 and within
@@ -711,86 +766,115 @@ fn parse_options(opts: &[u8]) -> Result<Options, WireError> {
 ///
 /// The first failed check, as a [`WireError`].
 pub fn parse<'a>(bytes: &'a [u8], pseudo: Option<&PseudoHeader>) -> Result<Repr<'a>, WireError> {
-    let packet = TcpPacket::new_checked(bytes)?;
+    let Parts {
+        fixed: h,
+        options,
+        payload,
+    } = split(bytes)?;
     if let Some(pseudo) = pseudo {
         if !verify(pseudo, bytes) {
             return Err(WireError::BadChecksum {
                 expected: checksum(pseudo, bytes),
-                found: packet.checksum(),
+                found: u16::from_be_bytes([h[16], h[17]]),
             });
         }
     }
-    let options = parse_options(packet.options())?;
-    // `new_checked` guarantees 20 <= header length <= `bytes.len()`.
-    let payload = bytes.get(usize::from(packet.header_len())..).unwrap_or(&[]);
+    // Most segments after the handshake carry no options (data offset 5).
+    let options = if options.is_empty() {
+        Options::NONE
+    } else {
+        parse_options(options)?
+    };
+    // Field offsets as in `field`, on the fixed header array (no bounds checks left).
     Ok(Repr {
-        src_port: packet.src_port(),
-        dst_port: packet.dst_port(),
+        src_port: u16::from_be_bytes([h[0], h[1]]),
+        dst_port: u16::from_be_bytes([h[2], h[3]]),
         segment: Segment {
-            seq: packet.seq_number(),
-            ack: packet.ack_number(),
-            flags: packet.flags(),
-            window: packet.window_len(),
-            urgent: packet.urgent_at(),
+            seq: SeqNum(u32::from_be_bytes([h[4], h[5], h[6], h[7]])),
+            ack: SeqNum(u32::from_be_bytes([h[8], h[9], h[10], h[11]])),
+            flags: Flags(h[field::FLAGS]),
+            window: u16::from_be_bytes([h[14], h[15]]),
+            urgent: u16::from_be_bytes([h[18], h[19]]),
             options,
             payload,
         },
     })
 }
 
-/// Room for the options [`emit`] writes (at most 20 octets), with slack.
-const OPTIONS_CAP: usize = field::MAX_HEADER_LEN - field::MIN_HEADER_LEN;
+/// Writes one option word at the front of `out` and advances it; does nothing when fewer than
+/// 4 octets are left (not the case for the area [`header_len`] sizes).
+#[inline]
+fn put_word(out: &mut &mut [u8], word: [u8; 4]) {
+    if let Some((w, rest)) = core::mem::take(out).split_first_chunk_mut::<4>() {
+        *w = word;
+        *out = rest;
+    }
+}
 
-/// Encodes `options` in Linux's layout (`tcp_options_write` in `net/ipv4/tcp_output.c`):
+/// Encodes `options` into `out`, the options area, in Linux's layout (`tcp_options_write` in
+/// `net/ipv4/tcp_output.c`):
 ///
 /// - MSS: `2 4 mss`;
 /// - timestamps: `4 2 8 10 tsval tsecr` with SACK-permitted, else `1 1 8 10 tsval tsecr`;
 /// - SACK-permitted without timestamps: `1 1 4 2`;
 /// - window scale: `1 3 3 shift`.
 ///
-/// Every item is a whole 32-bit word, so no padding is needed. Returns the buffer (zero, i.e.
-/// EOL, past the end) and the number of octets used.
-fn encode_options(o: &Options) -> ([u8; OPTIONS_CAP], usize) {
-    let mut buf = [0u8; OPTIONS_CAP];
-    let mut n = 0usize;
-    let mut push = |bytes: &[u8]| {
-        for &b in bytes {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b;
-            }
-            n += 1;
-        }
-    };
+/// Every item is a whole 32-bit word, so no padding is needed; any octets of `out` left over
+/// are zeroed (EOL).
+fn encode_options(o: &Options, mut out: &mut [u8]) {
     if let Some(mss) = o.mss {
-        push(&[option::MSS, option::MSS_LEN]);
-        push(&mss.to_be_bytes());
+        let [hi, lo] = mss.to_be_bytes();
+        put_word(&mut out, [option::MSS, option::MSS_LEN, hi, lo]);
     }
     if let Some(ts) = o.timestamps {
         if o.sack_permitted {
-            push(&[option::SACK_PERMITTED, option::SACK_PERMITTED_LEN]);
+            put_word(
+                &mut out,
+                [
+                    option::SACK_PERMITTED,
+                    option::SACK_PERMITTED_LEN,
+                    option::TIMESTAMPS,
+                    option::TIMESTAMPS_LEN,
+                ],
+            );
         } else {
-            push(&[option::NOP, option::NOP]);
+            put_word(
+                &mut out,
+                [
+                    option::NOP,
+                    option::NOP,
+                    option::TIMESTAMPS,
+                    option::TIMESTAMPS_LEN,
+                ],
+            );
         }
-        push(&[option::TIMESTAMPS, option::TIMESTAMPS_LEN]);
-        push(&ts.value.to_be_bytes());
-        push(&ts.echo.to_be_bytes());
+        put_word(&mut out, ts.value.to_be_bytes());
+        put_word(&mut out, ts.echo.to_be_bytes());
     } else if o.sack_permitted {
-        push(&[
-            option::NOP,
-            option::NOP,
-            option::SACK_PERMITTED,
-            option::SACK_PERMITTED_LEN,
-        ]);
+        put_word(
+            &mut out,
+            [
+                option::NOP,
+                option::NOP,
+                option::SACK_PERMITTED,
+                option::SACK_PERMITTED_LEN,
+            ],
+        );
     }
     if let Some(shift) = o.window_scale {
-        push(&[
-            option::NOP,
-            option::WINDOW_SCALE,
-            option::WINDOW_SCALE_LEN,
-            shift,
-        ]);
+        put_word(
+            &mut out,
+            [
+                option::NOP,
+                option::WINDOW_SCALE,
+                option::WINDOW_SCALE_LEN,
+                shift,
+            ],
+        );
     }
-    (buf, n)
+    if !out.is_empty() {
+        out.fill(option::EOL);
+    }
 }
 
 /// Octets the encoded options take (before padding).
@@ -829,6 +913,10 @@ pub const fn buffer_len(repr: &Repr<'_>) -> usize {
 ///
 /// The reserved bits and AE are written as zero.
 ///
+/// Options and payload are written first; the fixed header is assembled as five 32-bit words
+/// and its share of the checksum is summed from those words, not read back from `out`, so the
+/// header is written once, checksum included.
+///
 /// # Errors
 ///
 /// [`EmitError::BufferTooSmall`] when `out` is shorter than [`buffer_len`]`(repr)`; nothing is
@@ -841,31 +929,45 @@ pub fn emit(
     let seg = &repr.segment;
     let hlen = header_len(&seg.options);
     let needed = buffer_len(repr);
-    let available = out.len();
-    let Some(buf) = out.get_mut(..needed) else {
-        return Err(EmitError::BufferTooSmall { needed, available });
+    let too_small = EmitError::BufferTooSmall {
+        needed,
+        available: out.len(),
     };
-    let mut packet = TcpPacket::new_unchecked(buf);
-    packet.set_src_port(repr.src_port);
-    packet.set_dst_port(repr.dst_port);
-    packet.set_seq_number(seg.seq);
-    packet.set_ack_number(seg.ack);
-    // `hlen` is at most 40, so the cast is exact.
-    packet.set_header_len(hlen as u8);
-    packet.set_flags(seg.flags);
-    packet.set_window_len(seg.window);
-    packet.set_checksum(0);
-    packet.set_urgent_at(seg.urgent);
-    let (opts, _) = encode_options(&seg.options);
-    for (d, s) in packet.options_mut().iter_mut().zip(opts.iter()) {
-        *d = *s;
+    // `needed` is at least `hlen`, which is at least 20: the splits fail only with the first.
+    let Some((fixed, rest)) = out
+        .get_mut(..needed)
+        .and_then(|b| b.split_first_chunk_mut::<{ field::MIN_HEADER_LEN }>())
+    else {
+        return Err(too_small);
+    };
+    let Some((options, payload)) = rest.split_at_mut_checked(hlen - field::MIN_HEADER_LEN) else {
+        return Err(too_small);
+    };
+    if !options.is_empty() {
+        encode_options(&seg.options, options);
     }
-    let payload = packet.payload_mut();
+    // Equal unless `buffer_len` saturated, which no slice's length can make it do.
     if payload.len() == seg.payload.len() {
         payload.copy_from_slice(seg.payload);
     }
+    // The fixed header (RFC 9293 §3.1) as big-endian words; `hlen` is at most 40, so the data
+    // offset fits its nibble. The checksum field (the high half of the last word) is zero.
+    let mut words = [
+        (u32::from(repr.src_port) << 16) | u32::from(repr.dst_port),
+        seg.seq.0,
+        seg.ack.0,
+        ((hlen / 4) as u32) << 28 | u32::from(seg.flags.0) << 16 | u32::from(seg.window),
+        u32::from(seg.urgent),
+    ];
     if let Some(pseudo) = pseudo {
-        packet.fill_checksum(pseudo);
+        // The words as `sum_ne` would read them from `out` (native order): five 32-bit words
+        // cannot carry out of 64 bits.
+        let header: u64 = words.iter().map(|w| u64::from(w.to_be())).sum();
+        let sum = sum_ne(add_carry(pseudo.sum(needed), header), rest);
+        words[4] |= u32::from(!u16::from_be(fold(sum))) << 16;
+    }
+    for (dst, word) in fixed.chunks_exact_mut(4).zip(words) {
+        dst.copy_from_slice(&word.to_be_bytes());
     }
     Ok(needed)
 }
@@ -1301,6 +1403,233 @@ mod tests {
                 checksum(&V4, &ones[..len]),
                 naive_checksum(&V4, &ones[..len])
             );
+        }
+    }
+
+    /// `parse` as it was written on the accessors of [`TcpPacket`], with no fast path: the
+    /// reference the fixed-header array and the option-less shortcut are checked against.
+    fn reference_parse<'a>(
+        bytes: &'a [u8],
+        pseudo: Option<&PseudoHeader>,
+    ) -> Result<Repr<'a>, WireError> {
+        let packet = TcpPacket::new_checked(bytes)?;
+        if let Some(pseudo) = pseudo {
+            if !packet.verify_checksum(pseudo) {
+                return Err(WireError::BadChecksum {
+                    expected: checksum(pseudo, bytes),
+                    found: packet.checksum(),
+                });
+            }
+        }
+        let options = parse_options(packet.options())?;
+        Ok(Repr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            segment: Segment {
+                seq: packet.seq_number(),
+                ack: packet.ack_number(),
+                flags: packet.flags(),
+                window: packet.window_len(),
+                urgent: packet.urgent_at(),
+                options,
+                payload: &bytes[usize::from(packet.header_len())..],
+            },
+        })
+    }
+
+    #[test]
+    fn parse_matches_the_accessor_reference_for_every_data_offset() {
+        let mut rng = Lcg(0xfeed_f00d);
+        let mut oks = 0;
+        for offset in 0..16u8 {
+            for len in 0..80usize {
+                for round in 0..8 {
+                    let mut b: Vec<u8> = (0..len).map(|_| rng.next_u8()).collect();
+                    if len > 12 {
+                        b[12] = (offset << 4) | (b[12] & 0x0f);
+                    }
+                    if round % 2 == 0 && offset > 5 && len >= usize::from(offset) * 4 {
+                        // Options that parse: NOPs, then an MSS where it fits.
+                        let opts = &mut b[20..usize::from(offset) * 4];
+                        opts.fill(option::NOP);
+                        if let Some(mss) = opts.get_mut(..4) {
+                            mss.copy_from_slice(&[option::MSS, option::MSS_LEN, 5, 0xb4]);
+                        }
+                    }
+                    for pseudo in [V4, V6] {
+                        if round % 4 < 2 && len >= 20 {
+                            let sum = checksum(&pseudo, &b);
+                            b[16..18].copy_from_slice(&sum.to_be_bytes());
+                        }
+                        for p in [None, Some(&pseudo)] {
+                            let got = parse(&b, p);
+                            assert_eq!(got, reference_parse(&b, p), "{b:02x?} {p:?}");
+                            oks += usize::from(got.is_ok());
+                        }
+                    }
+                }
+            }
+        }
+        // The inputs reach the success path too, not only the errors.
+        assert!(oks > 1000, "{oks}");
+    }
+
+    /// The options area as [`encode_options`] should lay it out, octet by octet.
+    fn reference_options(o: &Options) -> Vec<u8> {
+        let mut v = Vec::new();
+        if let Some(mss) = o.mss {
+            v.extend_from_slice(&[2, 4]);
+            v.extend_from_slice(&mss.to_be_bytes());
+        }
+        match (o.timestamps, o.sack_permitted) {
+            (Some(ts), sack) => {
+                v.extend_from_slice(if sack { &[4, 2] } else { &[1, 1] });
+                v.extend_from_slice(&[8, 10]);
+                v.extend_from_slice(&ts.value.to_be_bytes());
+                v.extend_from_slice(&ts.echo.to_be_bytes());
+            }
+            (None, true) => v.extend_from_slice(&[1, 1, 4, 2]),
+            (None, false) => {}
+        }
+        if let Some(shift) = o.window_scale {
+            v.extend_from_slice(&[1, 3, 3, shift]);
+        }
+        v
+    }
+
+    /// `emit` as it was written on the setters of [`TcpPacket`] and
+    /// [`TcpPacket::fill_checksum`]: the reference the word-wise header and its checksum are
+    /// checked against.
+    fn reference_emit(r: &Repr<'_>, pseudo: Option<&PseudoHeader>) -> Vec<u8> {
+        let opts = reference_options(&r.segment.options);
+        let hlen = 20 + opts.len();
+        let mut buf = vec![0xa5u8; hlen + r.segment.payload.len()];
+        let mut p = TcpPacket::new_unchecked(&mut buf[..]);
+        p.set_src_port(r.src_port);
+        p.set_dst_port(r.dst_port);
+        p.set_seq_number(r.segment.seq);
+        p.set_ack_number(r.segment.ack);
+        p.set_header_len(hlen as u8);
+        p.set_flags(r.segment.flags);
+        p.set_window_len(r.segment.window);
+        p.set_checksum(0);
+        p.set_urgent_at(r.segment.urgent);
+        p.options_mut().copy_from_slice(&opts);
+        p.payload_mut().copy_from_slice(r.segment.payload);
+        if let Some(pseudo) = pseudo {
+            p.fill_checksum(pseudo);
+        }
+        buf
+    }
+
+    #[test]
+    fn emit_matches_the_setter_reference() {
+        let mut rng = Lcg(0xdead_beef);
+        let payload: Vec<u8> = (0..64).map(|_| rng.next_u8()).collect();
+        let base = all_options();
+        for bits in 0..16u8 {
+            let o = Options {
+                mss: (bits & 1 != 0).then_some(u16::from(rng.next_u8()) << 8 | 0xb4),
+                window_scale: (bits & 2 != 0).then_some(rng.next_u8()),
+                sack_permitted: bits & 4 != 0,
+                timestamps: (bits & 8 != 0).then_some(base.timestamps.unwrap()),
+            };
+            for len in (0..24).chain([63, 64]) {
+                let mut r = repr(Flags(rng.next_u8()), o, &payload[..len]);
+                r.src_port = u16::from_be_bytes([rng.next_u8(), rng.next_u8()]);
+                r.segment.seq = SeqNum(u32::from_be_bytes([0xff, rng.next_u8(), 0xff, 7]));
+                r.segment.window = u16::from_be_bytes([rng.next_u8(), 0xff]);
+                r.segment.urgent = u16::from_be_bytes([rng.next_u8(), rng.next_u8()]);
+                for pseudo in [None, Some(&V4), Some(&V6)] {
+                    let want = reference_emit(&r, pseudo);
+                    // Garbage in the buffer, which `emit` must overwrite, and room to spare.
+                    let mut out = vec![0x5au8; want.len() + 3];
+                    assert_eq!(emit(&r, pseudo, &mut out), Ok(want.len()));
+                    assert_eq!(&out[..want.len()], &want[..], "{r:?} {pseudo:?}");
+                    assert_eq!(&out[want.len()..], &[0x5a; 3]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fold_matches_a_carry_loop() {
+        fn loop_fold(mut sum: u64) -> u16 {
+            while sum >> 16 != 0 {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            sum as u16
+        }
+        let mut rng = Lcg(0x0bad_cafe);
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_fffe_0001,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let random = (0..10_000).map(|_| {
+            let b: [u8; 8] = core::array::from_fn(|_| rng.next_u8());
+            u64::from_ne_bytes(b)
+        });
+        for sum in edges.into_iter().chain(random) {
+            assert_eq!(fold(sum), loop_fold(sum), "{sum:#x}");
+        }
+    }
+
+    #[test]
+    fn checksum_matches_naive_reference_for_any_pseudo_header() {
+        let mut rng = Lcg(0x5eed_1234);
+        let data: Vec<u8> = (0..256).map(|_| rng.next_u8()).collect();
+        let mut pseudos = vec![
+            PseudoHeader::V4 {
+                src: Ipv4Addr::BROADCAST,
+                dst: Ipv4Addr::BROADCAST,
+            },
+            PseudoHeader::V4 {
+                src: Ipv4Addr::UNSPECIFIED,
+                dst: Ipv4Addr::UNSPECIFIED,
+            },
+            PseudoHeader::V6 {
+                src: Ipv6Addr::from([0xff; 16]),
+                dst: Ipv6Addr::from([0xff; 16]),
+            },
+            PseudoHeader::V6 {
+                src: Ipv6Addr::UNSPECIFIED,
+                dst: Ipv6Addr::UNSPECIFIED,
+            },
+        ];
+        for _ in 0..200 {
+            let v4: [u8; 8] = core::array::from_fn(|_| rng.next_u8());
+            let v6: [u8; 32] = core::array::from_fn(|_| rng.next_u8());
+            pseudos.push(PseudoHeader::V4 {
+                src: Ipv4Addr::from([v4[0], v4[1], v4[2], v4[3]]),
+                dst: Ipv4Addr::from([v4[4], v4[5], v4[6], v4[7]]),
+            });
+            let (s, d) = v6.split_at(16);
+            pseudos.push(PseudoHeader::V6 {
+                src: Ipv6Addr::from(<[u8; 16]>::try_from(s).unwrap()),
+                dst: Ipv6Addr::from(<[u8; 16]>::try_from(d).unwrap()),
+            });
+        }
+        for pseudo in &pseudos {
+            for len in [0, 1, 19, 20, 21, 24, 27, 40, 41, 60, 255, 256] {
+                let tcp = &data[..len];
+                let sum = checksum(pseudo, tcp);
+                assert_eq!(sum, naive_checksum(pseudo, tcp), "len {len} {pseudo:?}");
+                if len >= 20 {
+                    let mut filled = tcp.to_vec();
+                    filled[16..18].copy_from_slice(&sum.to_be_bytes());
+                    assert!(verify(pseudo, &filled), "len {len} {pseudo:?}");
+                    filled[len - 1] ^= 0x80;
+                    assert!(!verify(pseudo, &filled), "len {len} {pseudo:?}");
+                }
+            }
         }
     }
 
