@@ -6,7 +6,7 @@
 //! hash flooding and signs SYN cookies.
 
 use core::hash::{BuildHasher, Hasher};
-use core::net::{IpAddr, SocketAddr};
+use core::net::SocketAddr;
 
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -216,19 +216,25 @@ impl BuildHasher for KeyedState {
     }
 }
 
-/// Feeds an address to a hasher in a fixed, version-tagged byte form.
-pub(crate) fn hash_addr(h: &mut impl Hasher, addr: &SocketAddr) {
-    match addr.ip() {
-        IpAddr::V4(ip) => {
-            h.write_u8(4);
-            h.write(&ip.octets());
+/// Feeds an address to a hasher in a fixed, version-tagged byte form: the version octet (4 or
+/// 6), the address octets, the port in native byte order (as `write_u16`).
+pub(crate) fn hash_addr<const C: usize, const D: usize>(
+    h: &mut SipHasher<C, D>,
+    addr: &SocketAddr,
+) {
+    match addr {
+        // The seven octets as one partial word: what the three writes below would feed.
+        SocketAddr::V4(a) => {
+            let [o0, o1, o2, o3] = a.ip().octets();
+            let [p0, p1] = a.port().to_ne_bytes();
+            h.push(u64::from_le_bytes([4, o0, o1, o2, o3, p0, p1, 0]), 7);
         }
-        IpAddr::V6(ip) => {
+        SocketAddr::V6(a) => {
             h.write_u8(6);
-            h.write(&ip.octets());
+            h.write(&a.ip().octets());
+            h.write_u16(a.port());
         }
     }
-    h.write_u16(addr.port());
 }
 
 /// RFC 6528 initial sequence numbers: a 4 µs clock plus a keyed hash of the 4-tuple.
@@ -261,7 +267,7 @@ impl IsnGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::net::{Ipv4Addr, SocketAddrV4};
+    use core::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
     #[test]
     fn siphash24_matches_reference_vectors() {
@@ -359,6 +365,39 @@ mod tests {
             state.hash_words([1, 2]),
             KeyedState::new([1, 2]).hash_words([1, 2])
         );
+    }
+
+    #[test]
+    fn hash_addr_feeds_version_octets_and_port() {
+        let key = [3, 5];
+        let addrs = [
+            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1000)),
+            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::BROADCAST, 65_535)),
+            SocketAddr::V6(core::net::SocketAddrV6::new(
+                core::net::Ipv6Addr::LOCALHOST,
+                80,
+                0,
+                0,
+            )),
+        ];
+        for lead in 0..9u8 {
+            for a in &addrs {
+                let mut fast = SipHasher24::new(key);
+                let mut slow = SipHasher24::new(key);
+                for b in 0..lead {
+                    fast.write_u8(b);
+                    slow.write_u8(b);
+                }
+                hash_addr(&mut fast, a);
+                slow.write_u8(if a.is_ipv4() { 4 } else { 6 });
+                match a.ip() {
+                    IpAddr::V4(ip) => slow.write(&ip.octets()),
+                    IpAddr::V6(ip) => slow.write(&ip.octets()),
+                }
+                slow.write_u16(a.port());
+                assert_eq!(fast.finish(), slow.finish(), "{a} after {lead} octets");
+            }
+        }
     }
 
     /// A hasher that records the octets it is fed (through `Hasher`'s default integer writes).
