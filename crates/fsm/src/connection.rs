@@ -1494,12 +1494,23 @@ impl Connection {
 
     /// The next segment to send, if any. Call until `None` after every input, call or timeout.
     pub fn poll_transmit(&mut self, policy: &Policy, now: Instant) -> Option<Transmit> {
+        // ESTABLISHED with nothing due but text and ACKs: the two shortcuts below.
         if self.reply.is_none()
             && self.state == State::Established
-            && self.only_ack_due()
-            && self.timer == self.timer_for(State::Established, policy)
+            && self.bits.0 & (Bits::RETRANSMIT | Bits::PROBE | Bits::FIN_QUEUED) == 0
+            && self.snd_nxt != self.iss
         {
-            return self.poll_ack(policy);
+            if self.snd_nxt == self.snd_end {
+                // `only_ack_due` holds.
+                if self.timer == self.timer_for(State::Established, policy) {
+                    return self.poll_ack(policy);
+                }
+            } else {
+                let len = self.text_room(policy);
+                if len != 0 {
+                    return self.poll_text(policy, now, len);
+                }
+            }
         }
         self.poll_transmit_slow(policy, now)
     }
@@ -1516,6 +1527,27 @@ impl Connection {
         self.bits.clear(Bits::ACK_NOW);
         let t = self.ack_transmit(policy, self.snd_nxt);
         self.rcv_adv = self.rcv_nxt + (u32::from(t.segment.window) << self.rcv_wscale);
+        Some(t)
+    }
+
+    /// [`Self::poll_transmit`] in ESTABLISHED with no RST queued, no retransmission, probe or
+    /// FIN due, the SYN long sent, and `len` (nonzero, from [`Self::text_room`]) octets of new
+    /// text to send: their segment. Does what the general path does there ([`Self::new_segment`],
+    /// then the ACK bookkeeping and the timer; checked by a unit test), without its dispatch.
+    #[inline(never)]
+    fn poll_text(&mut self, policy: &Policy, now: Instant, len: u32) -> Option<Transmit> {
+        let seq = self.snd_nxt;
+        let mut t = self.ack_transmit(policy, seq);
+        t.segment.flags = Flags::ACK | Flags::PSH;
+        t.payload = PayloadRange {
+            offset: seq.since(self.snd_head),
+            len,
+        };
+        self.snd_nxt = seq + len;
+        self.start_timing(now, self.snd_nxt);
+        self.bits.clear(Bits::ACK_NOW);
+        self.rcv_adv = self.rcv_nxt + (u32::from(t.segment.window) << self.rcv_wscale);
+        self.update_timer_established(policy, now);
         Some(t)
     }
 
@@ -1619,20 +1651,7 @@ impl Connection {
         if matches!(self.state, State::SynSent | State::SynReceived) {
             return None;
         }
-        let window_end = self.snd_una + self.snd_wnd;
-        let mut end = self.snd_nxt;
-        if self.snd_nxt.in_half_open(self.snd_head, self.snd_end) {
-            let unsent = self.snd_end.since(self.snd_nxt);
-            let mut room = if window_end > self.snd_nxt {
-                window_end.since(self.snd_nxt)
-            } else {
-                0
-            };
-            if room > 0 && policy.has_bug(BugName::WindowEdgeOffByOne) {
-                room += 1;
-            }
-            end = self.snd_nxt + unsent.min(room).min(u32::from(self.snd_mss));
-        }
+        let end = self.snd_nxt + self.text_room(policy);
         let fin_due = self.bits.has(Bits::FIN_QUEUED) && end == self.snd_end && !self.fin_sent();
         if end == self.snd_nxt && !fin_due {
             return None;
@@ -1642,6 +1661,26 @@ impl Connection {
         self.snd_nxt = limit;
         self.start_timing(now, limit);
         Some(t)
+    }
+
+    /// How many octets of new text go in the next segment: what is queued and unsent, as far
+    /// as the send window and one MSS allow. Zero when nothing is unsent or nothing fits.
+    #[inline(always)]
+    fn text_room(&self, policy: &Policy) -> u32 {
+        if !self.snd_nxt.in_half_open(self.snd_head, self.snd_end) {
+            return 0;
+        }
+        let unsent = self.snd_end.since(self.snd_nxt);
+        let window_end = self.snd_una + self.snd_wnd;
+        let mut room = if window_end > self.snd_nxt {
+            window_end.since(self.snd_nxt)
+        } else {
+            0
+        };
+        if room > 0 && policy.has_bug(BugName::WindowEdgeOffByOne) {
+            room += 1;
+        }
+        unsent.min(room).min(u32::from(self.snd_mss))
     }
 
     fn start_timing(&mut self, now: Instant, end: SeqNum) {
@@ -1934,7 +1973,7 @@ mod fast_path_tests {
         assert!(checked > 1000, "checked {checked}");
     }
 
-    /// `poll_transmit` (its ACK-only shortcut included) does what the general path does, in
+    /// `poll_transmit` (its ACK and text shortcuts included) does what the general path does, in
     /// every state the handshake and a close reach, with pending ACKs, queued RSTs, unsent data,
     /// FINs, closed windows, stale timers and policies with and without keepalive.
     #[test]
@@ -1956,7 +1995,7 @@ mod fast_path_tests {
         }
         bases.push(Connection::connect(&linux, now, SeqNum(5)));
         bases.push(Connection::listen(&linux, SeqNum(5)));
-        let mut shortcut = 0;
+        let (mut ack_shortcut, mut text_shortcut) = (0, 0);
         for base in &bases {
             for bits in [
                 0,
@@ -1965,8 +2004,8 @@ mod fast_path_tests {
                 Bits::PROBE,
                 Bits::FIN_QUEUED,
             ] {
-                for unsent in [0u32, 1] {
-                    for wnd in [0u32, 1000] {
+                for unsent in [0u32, 1, 700, 3000] {
+                    for wnd in [0u32, 1, 1000, 70_000] {
                         for timer in [Timer::Idle, Timer::Retransmit, Timer::Keepalive] {
                             for reply in [None, Reply::reset_for(&Segment::default())] {
                                 for policy in [linux, keepalive] {
@@ -1976,16 +2015,22 @@ mod fast_path_tests {
                                     conn.snd_wnd = wnd;
                                     conn.timer = timer;
                                     conn.reply = reply;
-                                    shortcut += usize::from(
-                                        conn.reply.is_none()
-                                            && conn.state == State::Established
+                                    let shortcuts = conn.reply.is_none()
+                                        && conn.state == State::Established
+                                        && !conn.bits.has(Bits::RETRANSMIT | Bits::PROBE)
+                                        && !conn.bits.has(Bits::FIN_QUEUED)
+                                        && conn.snd_nxt != conn.iss;
+                                    ack_shortcut += usize::from(
+                                        shortcuts
                                             && conn.only_ack_due()
                                             && conn.timer
                                                 == conn.timer_for(State::Established, &policy),
                                     );
+                                    text_shortcut +=
+                                        usize::from(shortcuts && conn.text_room(&policy) != 0);
                                     let mut fast = conn.clone();
                                     let mut full = conn;
-                                    for _ in 0..3 {
+                                    for _ in 0..4 {
                                         let a = fast.poll_transmit(&policy, now);
                                         let b = full.poll_transmit_slow(&policy, now);
                                         assert_eq!(a, b);
@@ -1998,6 +2043,13 @@ mod fast_path_tests {
                 }
             }
         }
-        assert!(shortcut > 20, "the shortcut was taken {shortcut} times");
+        assert!(
+            ack_shortcut > 20,
+            "the ACK shortcut was taken {ack_shortcut} times"
+        );
+        assert!(
+            text_shortcut > 20,
+            "the text shortcut was taken {text_shortcut} times"
+        );
     }
 }
