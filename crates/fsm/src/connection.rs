@@ -1494,22 +1494,30 @@ impl Connection {
 
     /// The next segment to send, if any. Call until `None` after every input, call or timeout.
     pub fn poll_transmit(&mut self, policy: &Policy, now: Instant) -> Option<Transmit> {
-        // ESTABLISHED with nothing due but text and ACKs: the two shortcuts below.
-        if self.reply.is_none()
-            && self.state == State::Established
-            && self.bits.0 & (Bits::RETRANSMIT | Bits::PROBE | Bits::FIN_QUEUED) == 0
-            && self.snd_nxt != self.iss
-        {
-            if self.snd_nxt == self.snd_end {
-                // `only_ack_due` holds.
-                if self.timer == self.timer_for(State::Established, policy) {
-                    return self.poll_ack(policy);
+        // Shortcuts for the common cases, each doing what the general path does there (checked
+        // by a unit test); none applies while a RST waits, or before our SYN went.
+        if self.reply.is_none() && self.snd_nxt != self.iss {
+            if self.state == State::Established
+                && self.bits.0 & (Bits::RETRANSMIT | Bits::PROBE | Bits::FIN_QUEUED) == 0
+            {
+                if self.snd_nxt == self.snd_end {
+                    // `only_ack_due` holds.
+                    if self.timer == self.timer_for(State::Established, policy) {
+                        return self.poll_ack(policy);
+                    }
+                } else {
+                    let len = self.text_room(policy);
+                    if len != 0 {
+                        return self.poll_text(policy, now, len);
+                    }
                 }
-            } else {
-                let len = self.text_room(policy);
-                if len != 0 {
-                    return self.poll_text(policy, now, len);
-                }
+            } else if matches!(self.state, State::SynSent | State::SynReceived)
+                && self.bits.0 & (Bits::ACK_NOW | Bits::RETRANSMIT | Bits::PROBE) == 0
+                && self.timer == Timer::Retransmit
+            {
+                // The handshake waits on the peer with our SYN sent and its timer running:
+                // no text or FIN goes before it completes, so nothing is due.
+                return None;
             }
         }
         self.poll_transmit_slow(policy, now)
@@ -1993,9 +2001,17 @@ mod fast_path_tests {
             close_wait.state = State::CloseWait;
             bases.extend([c, closing, close_wait]);
         }
-        bases.push(Connection::connect(&linux, now, SeqNum(5)));
-        bases.push(Connection::listen(&linux, SeqNum(5)));
-        let (mut ack_shortcut, mut text_shortcut) = (0, 0);
+        // The handshake's states, before and after our SYN (and SYN,ACK) went.
+        let syn_sent = Connection::connect(&linux, now, SeqNum(5));
+        let mut syn = syn_sent.clone();
+        let syn_seg = syn.poll_transmit(&linux, now).expect("the SYN").segment;
+        let listen = Connection::listen(&linux, SeqNum(900));
+        let mut syn_received = listen.clone();
+        let _ = syn_received.handle_segment(&linux, now, &syn_seg);
+        let mut synack = syn_received.clone();
+        let _ = synack.poll_transmit(&linux, now).expect("the SYN,ACK");
+        bases.extend([syn_sent, syn, listen, syn_received, synack]);
+        let (mut ack_shortcut, mut text_shortcut, mut handshake_shortcut) = (0, 0, 0);
         for base in &bases {
             for bits in [
                 0,
@@ -2028,6 +2044,18 @@ mod fast_path_tests {
                                     );
                                     text_shortcut +=
                                         usize::from(shortcuts && conn.text_room(&policy) != 0);
+                                    handshake_shortcut += usize::from(
+                                        conn.reply.is_none()
+                                            && matches!(
+                                                conn.state,
+                                                State::SynSent | State::SynReceived
+                                            )
+                                            && conn.snd_nxt != conn.iss
+                                            && conn.bits.0
+                                                & (Bits::ACK_NOW | Bits::RETRANSMIT | Bits::PROBE)
+                                                == 0
+                                            && conn.timer == Timer::Retransmit,
+                                    );
                                     let mut fast = conn.clone();
                                     let mut full = conn;
                                     for _ in 0..4 {
@@ -2050,6 +2078,10 @@ mod fast_path_tests {
         assert!(
             text_shortcut > 20,
             "the text shortcut was taken {text_shortcut} times"
+        );
+        assert!(
+            handshake_shortcut > 20,
+            "the handshake shortcut was taken {handshake_shortcut} times"
         );
     }
 }
