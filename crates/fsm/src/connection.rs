@@ -1562,7 +1562,9 @@ impl Connection {
     /// [`Self::poll_transmit`], every case.
     #[inline(never)]
     fn poll_transmit_slow(&mut self, policy: &Policy, now: Instant) -> Option<Transmit> {
-        if let Some(reply) = self.reply.take() {
+        if let Some(reply) = self.reply {
+            // Cleared only when set: most calls find nothing queued.
+            self.reply = None;
             return Some(Transmit {
                 segment: reply.segment(),
                 payload: PayloadRange::default(),
