@@ -733,6 +733,23 @@ impl Connection {
         now: Instant,
         seg: &Segment<'a>,
     ) -> Arrival<'a> {
+        // Both paths out of line: this dispatch then saves no registers but the one holding
+        // the result's address.
+        if self.header_predicted(policy, seg) {
+            self.established_fast(policy, now, seg)
+        } else {
+            self.handle_segment_slow(policy, now, seg)
+        }
+    }
+
+    /// [`Self::handle_segment`] for every segment header prediction declines.
+    #[inline(never)]
+    fn handle_segment_slow<'a>(
+        &mut self,
+        policy: &Policy,
+        now: Instant,
+        seg: &Segment<'a>,
+    ) -> Arrival<'a> {
         let arrival = match self.state {
             State::Closed => {
                 self.reply = Reply::reset_for(seg);
@@ -741,10 +758,7 @@ impl Connection {
             State::Listen => self.on_listen(policy, seg),
             State::SynSent => self.on_syn_sent(policy, now, seg),
             State::TimeWait => self.on_time_wait(policy, now, seg),
-            _ => match self.established_fast(policy, now, seg) {
-                Some(arrival) => arrival,
-                None => self.on_synchronized(policy, now, seg),
-            },
+            _ => self.on_synchronized(policy, now, seg),
         };
         self.update_timer(policy, now);
         arrival
@@ -752,39 +766,39 @@ impl Connection {
 
     /// Header prediction (Van Jacobson's, as Linux's `tcp_rcv_established` fast path): in
     /// ESTABLISHED, the next segment in order (SEG.SEQ = RCV.NXT), ACK set, no SYN, RST or FIN,
-    /// SND.UNA =< SEG.ACK =< SND.NXT, acceptable. Does exactly what [`Self::on_synchronized`]
-    /// does with such a segment, skipping the steps that cannot apply; `None`, having changed
-    /// nothing, sends every other segment down the full path.
+    /// SND.UNA =< SEG.ACK =< SND.NXT, acceptable. Such a segment may take
+    /// [`Self::established_fast`]; every other goes down the full path.
+    #[inline(always)]
+    fn header_predicted(&self, policy: &Policy, seg: &Segment<'_>) -> bool {
+        const CHECKED: u8 = Flags::SYN.0 | Flags::RST.0 | Flags::FIN.0 | Flags::ACK.0;
+        let len = seg.payload.len();
+        self.state == State::Established
+            && seg.flags.0 & CHECKED == Flags::ACK.0
+            && seg.seq == self.rcv_nxt
+            && len < 1 << 30
+            && seg.ack >= self.snd_una
+            && seg.ack <= self.snd_nxt
+            && seg.ack >= self.snd_una - self.max_snd_wnd
+            // Acceptable: only an empty segment fits a zero window.
+            && (len == 0 || self.rcv_wnd(policy) != 0)
+    }
+
+    /// A segment that passed [`Self::header_predicted`]: does exactly what
+    /// [`Self::handle_segment_slow`] does with it, skipping the steps that cannot apply.
     ///
     /// Why each skipped step is a no-op here: not SYN-RECEIVED (no crossing SYN,ACK, no
     /// unacknowledged SYN, no handshake completion); no RST or SYN (second and fourth steps,
     /// and the RST bug); the ACK passes RFC 5961 §5.2 (tested as the full path does); the state
     /// stays ESTABLISHED (ACK processing changes no state in it); no FIN (eighth step); in
     /// order with a nonzero window, or empty, so acceptable and taken from RCV.NXT on.
-    #[inline]
+    #[inline(never)]
     fn established_fast<'a>(
         &mut self,
         policy: &Policy,
         now: Instant,
         seg: &Segment<'a>,
-    ) -> Option<Arrival<'a>> {
-        const CHECKED: u8 = Flags::SYN.0 | Flags::RST.0 | Flags::FIN.0 | Flags::ACK.0;
+    ) -> Arrival<'a> {
         let len = seg.payload.len();
-        if self.state != State::Established
-            || seg.flags.0 & CHECKED != Flags::ACK.0
-            || seg.seq != self.rcv_nxt
-            || len >= 1 << 30
-            || seg.ack < self.snd_una
-            || seg.ack > self.snd_nxt
-            || seg.ack < self.snd_una - self.max_snd_wnd
-        {
-            return None;
-        }
-        let rcv_wnd = self.rcv_wnd(policy);
-        if len != 0 && rcv_wnd == 0 {
-            // Unacceptable (only an empty segment fits a zero window).
-            return None;
-        }
         self.segment_received(policy, now);
         if seg.ack > self.snd_una {
             self.ack_advance(policy, now, seg.ack);
@@ -796,10 +810,10 @@ impl Connection {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
         }
-        // Seventh step, in order (nothing to skip); RCV.WND has not moved since it was read.
+        // Seventh step, in order (nothing to skip).
         let mut data: &'a [u8] = &[];
         if len != 0 {
-            let take = len.min(rcv_wnd as usize);
+            let take = len.min(self.rcv_wnd(policy) as usize);
             data = seg.payload.get(..take).unwrap_or(&[]);
             self.rcv_nxt += take as u32;
             if take > 0 && policy.has_bug(BugName::AckOneTooFar) {
@@ -808,10 +822,11 @@ impl Connection {
             self.rcv_unread += take as u32;
             self.bits.set(Bits::ACK_NOW);
         }
-        Some(Arrival {
+        self.update_timer_established(policy, now);
+        Arrival {
             data,
             disposition: Disposition::Accepted,
-        })
+        }
     }
 
     /// RFC 9293 §3.10.7.2.
@@ -1252,6 +1267,7 @@ impl Connection {
     }
 
     /// SND.UNA moves up to `ack` (which lies in (SND.UNA, SND.NXT]).
+    #[inline(always)]
     fn ack_advance(&mut self, policy: &Policy, now: Instant, ack: SeqNum) {
         self.snd_una = ack;
         if self.bits.has(Bits::TIMING) && ack >= self.rtt_seq {
@@ -1329,8 +1345,31 @@ impl Connection {
     }
 
     /// Arms the one timer the state calls for (RFC 6298 §5.1–5.2, RFC 9293 §3.8).
+    ///
+    /// Runs after every input and most outputs, and nearly always finds the right timer already
+    /// armed: choosing is inline, arming (rare) out of line.
+    #[inline]
     fn update_timer(&mut self, policy: &Policy, now: Instant) {
-        let want = match self.state {
+        let want = self.timer_for(self.state, policy);
+        if want != self.timer {
+            self.arm_timer(want, policy, now);
+        }
+    }
+
+    /// [`Self::update_timer`] where the state is known to be ESTABLISHED (the fast paths): the
+    /// same rule, whose other states' arms the compiler folds away.
+    #[inline(always)]
+    fn update_timer_established(&mut self, policy: &Policy, now: Instant) {
+        let want = self.timer_for(State::Established, policy);
+        if want != self.timer {
+            self.arm_timer(want, policy, now);
+        }
+    }
+
+    /// The one timer `state` calls for, given the rest of the TCB.
+    #[inline(always)]
+    fn timer_for(&self, state: State, policy: &Policy) -> Timer {
+        match state {
             State::Closed | State::Listen => Timer::Idle,
             State::TimeWait => Timer::TimeWait,
             _ if self.snd_una != self.snd_nxt => Timer::Retransmit,
@@ -1349,10 +1388,13 @@ impl Connection {
                 Timer::Keepalive
             }
             _ => Timer::Idle,
-        };
-        if want == self.timer {
-            return;
         }
+    }
+
+    /// Arms `want` in place of the running timer: its deadline from `now`, retries from zero.
+    #[cold]
+    #[inline(never)]
+    fn arm_timer(&mut self, want: Timer, policy: &Policy, now: Instant) {
         self.timer = want;
         self.retries = 0;
         self.deadline = match want {
@@ -1452,7 +1494,77 @@ impl Connection {
 
     /// The next segment to send, if any. Call until `None` after every input, call or timeout.
     pub fn poll_transmit(&mut self, policy: &Policy, now: Instant) -> Option<Transmit> {
-        if let Some(reply) = self.reply.take() {
+        // Shortcuts for the common cases, each doing what the general path does there (checked
+        // by a unit test); none applies while a RST waits, or before our SYN went.
+        if self.reply.is_none() && self.snd_nxt != self.iss {
+            if self.state == State::Established
+                && self.bits.0 & (Bits::RETRANSMIT | Bits::PROBE | Bits::FIN_QUEUED) == 0
+            {
+                if self.snd_nxt == self.snd_end {
+                    // `only_ack_due` holds.
+                    if self.timer == self.timer_for(State::Established, policy) {
+                        return self.poll_ack(policy);
+                    }
+                } else {
+                    let len = self.text_room(policy);
+                    if len != 0 {
+                        return self.poll_text(policy, now, len);
+                    }
+                }
+            } else if matches!(self.state, State::SynSent | State::SynReceived)
+                && self.bits.0 & (Bits::ACK_NOW | Bits::RETRANSMIT | Bits::PROBE) == 0
+                && self.timer == Timer::Retransmit
+            {
+                // The handshake waits on the peer with our SYN sent and its timer running:
+                // no text or FIN goes before it completes, so nothing is due.
+                return None;
+            }
+        }
+        self.poll_transmit_slow(policy, now)
+    }
+
+    /// [`Self::poll_transmit`] in ESTABLISHED when [`Self::only_ack_due`] holds, no RST is
+    /// queued and the right timer runs: the pending ACK, if any, is all there is to send, and
+    /// sending it leaves the timer right (it moves nothing the timer depends on). Does what the
+    /// general path does there (checked by a unit test), without its state dispatch and calls.
+    #[inline(always)]
+    fn poll_ack(&mut self, policy: &Policy) -> Option<Transmit> {
+        if !self.bits.has(Bits::ACK_NOW) {
+            return None;
+        }
+        self.bits.clear(Bits::ACK_NOW);
+        let t = self.ack_transmit(policy, self.snd_nxt);
+        self.rcv_adv = self.rcv_nxt + (u32::from(t.segment.window) << self.rcv_wscale);
+        Some(t)
+    }
+
+    /// [`Self::poll_transmit`] in ESTABLISHED with no RST queued, no retransmission, probe or
+    /// FIN due, the SYN long sent, and `len` (nonzero, from [`Self::text_room`]) octets of new
+    /// text to send: their segment. Does what the general path does there ([`Self::new_segment`],
+    /// then the ACK bookkeeping and the timer; checked by a unit test), without its dispatch.
+    #[inline(never)]
+    fn poll_text(&mut self, policy: &Policy, now: Instant, len: u32) -> Option<Transmit> {
+        let seq = self.snd_nxt;
+        let mut t = self.ack_transmit(policy, seq);
+        t.segment.flags = Flags::ACK | Flags::PSH;
+        t.payload = PayloadRange {
+            offset: seq.since(self.snd_head),
+            len,
+        };
+        self.snd_nxt = seq + len;
+        self.start_timing(now, self.snd_nxt);
+        self.bits.clear(Bits::ACK_NOW);
+        self.rcv_adv = self.rcv_nxt + (u32::from(t.segment.window) << self.rcv_wscale);
+        self.update_timer_established(policy, now);
+        Some(t)
+    }
+
+    /// [`Self::poll_transmit`], every case.
+    #[inline(never)]
+    fn poll_transmit_slow(&mut self, policy: &Policy, now: Instant) -> Option<Transmit> {
+        if let Some(reply) = self.reply {
+            // Cleared only when set: most calls find nothing queued.
+            self.reply = None;
             return Some(Transmit {
                 segment: reply.segment(),
                 payload: PayloadRange::default(),
@@ -1549,20 +1661,7 @@ impl Connection {
         if matches!(self.state, State::SynSent | State::SynReceived) {
             return None;
         }
-        let window_end = self.snd_una + self.snd_wnd;
-        let mut end = self.snd_nxt;
-        if self.snd_nxt.in_half_open(self.snd_head, self.snd_end) {
-            let unsent = self.snd_end.since(self.snd_nxt);
-            let mut room = if window_end > self.snd_nxt {
-                window_end.since(self.snd_nxt)
-            } else {
-                0
-            };
-            if room > 0 && policy.has_bug(BugName::WindowEdgeOffByOne) {
-                room += 1;
-            }
-            end = self.snd_nxt + unsent.min(room).min(u32::from(self.snd_mss));
-        }
+        let end = self.snd_nxt + self.text_room(policy);
         let fin_due = self.bits.has(Bits::FIN_QUEUED) && end == self.snd_end && !self.fin_sent();
         if end == self.snd_nxt && !fin_due {
             return None;
@@ -1572,6 +1671,26 @@ impl Connection {
         self.snd_nxt = limit;
         self.start_timing(now, limit);
         Some(t)
+    }
+
+    /// How many octets of new text go in the next segment: what is queued and unsent, as far
+    /// as the send window and one MSS allow. Zero when nothing is unsent or nothing fits.
+    #[inline(always)]
+    fn text_room(&self, policy: &Policy) -> u32 {
+        if !self.snd_nxt.in_half_open(self.snd_head, self.snd_end) {
+            return 0;
+        }
+        let unsent = self.snd_end.since(self.snd_nxt);
+        let window_end = self.snd_una + self.snd_wnd;
+        let mut room = if window_end > self.snd_nxt {
+            window_end.since(self.snd_nxt)
+        } else {
+            0
+        };
+        if room > 0 && policy.has_bug(BugName::WindowEdgeOffByOne) {
+            room += 1;
+        }
+        unsent.min(room).min(u32::from(self.snd_mss))
     }
 
     fn start_timing(&mut self, now: Instant, end: SeqNum) {
@@ -1770,6 +1889,10 @@ mod fast_path_tests {
     #[test]
     fn header_prediction_agrees_with_the_full_path() {
         let policy = Policy::linux();
+        let keepalive = Policy {
+            keepalive: Some(crate::policy::Keepalive::LINUX),
+            ..Policy::linux()
+        };
         let now = Instant::from_micros(9_000);
         let payload = [7u8; 300];
         let mut taken = 0;
@@ -1800,12 +1923,19 @@ mod fast_path_tests {
                                     };
                                     let mut fast = conn.clone();
                                     let mut full = conn.clone();
-                                    let Some(a) = fast.established_fast(&policy, now, &seg) else {
-                                        assert_eq!(fast, conn, "the fast path changed state");
+                                    if !conn.header_predicted(&policy, &seg) {
                                         continue;
-                                    };
+                                    }
                                     taken += 1;
-                                    let b = full.on_synchronized(&policy, now, &seg);
+                                    let a = fast.established_fast(&policy, now, &seg);
+                                    let b = full.handle_segment_slow(&policy, now, &seg);
+                                    assert_eq!(a, b, "{seg:?}");
+                                    assert_eq!(fast, full, "{seg:?}");
+                                    // Keepalive running: the timer update is checked too.
+                                    let mut fast = conn.clone();
+                                    let mut full = conn.clone();
+                                    let a = fast.established_fast(&keepalive, now, &seg);
+                                    let b = full.handle_segment_slow(&keepalive, now, &seg);
                                     assert_eq!(a, b, "{seg:?}");
                                     assert_eq!(fast, full, "{seg:?}");
                                 }
@@ -1851,5 +1981,109 @@ mod fast_path_tests {
             }
         }
         assert!(checked > 1000, "checked {checked}");
+    }
+
+    /// `poll_transmit` (its ACK and text shortcuts included) does what the general path does, in
+    /// every state the handshake and a close reach, with pending ACKs, queued RSTs, unsent data,
+    /// FINs, closed windows, stale timers and policies with and without keepalive.
+    #[test]
+    fn poll_transmit_agrees_with_the_general_path() {
+        let linux = Policy::linux();
+        let keepalive = Policy {
+            keepalive: Some(crate::policy::Keepalive::LINUX),
+            ..Policy::linux()
+        };
+        let now = Instant::from_micros(9_000);
+        let mut bases = alloc::vec::Vec::new();
+        for (iss, sent, in_flight) in [(1, 0, 0), (u32::MAX - 3, 10, 0), (12345, 0, 200)] {
+            let c = established(&linux, iss, sent, in_flight);
+            let mut closing = c.clone();
+            closing.close(&linux, now).expect("close in ESTABLISHED");
+            let mut close_wait = c.clone();
+            close_wait.state = State::CloseWait;
+            bases.extend([c, closing, close_wait]);
+        }
+        // The handshake's states, before and after our SYN (and SYN,ACK) went.
+        let syn_sent = Connection::connect(&linux, now, SeqNum(5));
+        let mut syn = syn_sent.clone();
+        let syn_seg = syn.poll_transmit(&linux, now).expect("the SYN").segment;
+        let listen = Connection::listen(&linux, SeqNum(900));
+        let mut syn_received = listen.clone();
+        let _ = syn_received.handle_segment(&linux, now, &syn_seg);
+        let mut synack = syn_received.clone();
+        let _ = synack.poll_transmit(&linux, now).expect("the SYN,ACK");
+        bases.extend([syn_sent, syn, listen, syn_received, synack]);
+        let (mut ack_shortcut, mut text_shortcut, mut handshake_shortcut) = (0, 0, 0);
+        for base in &bases {
+            for bits in [
+                0,
+                Bits::ACK_NOW,
+                Bits::RETRANSMIT,
+                Bits::PROBE,
+                Bits::FIN_QUEUED,
+            ] {
+                for unsent in [0u32, 1, 700, 3000] {
+                    for wnd in [0u32, 1, 1000, 70_000] {
+                        for timer in [Timer::Idle, Timer::Retransmit, Timer::Keepalive] {
+                            for reply in [None, Reply::reset_for(&Segment::default())] {
+                                for policy in [linux, keepalive] {
+                                    let mut conn = base.clone();
+                                    conn.bits.set(bits);
+                                    conn.snd_end += unsent;
+                                    conn.snd_wnd = wnd;
+                                    conn.timer = timer;
+                                    conn.reply = reply;
+                                    let shortcuts = conn.reply.is_none()
+                                        && conn.state == State::Established
+                                        && !conn.bits.has(Bits::RETRANSMIT | Bits::PROBE)
+                                        && !conn.bits.has(Bits::FIN_QUEUED)
+                                        && conn.snd_nxt != conn.iss;
+                                    ack_shortcut += usize::from(
+                                        shortcuts
+                                            && conn.only_ack_due()
+                                            && conn.timer
+                                                == conn.timer_for(State::Established, &policy),
+                                    );
+                                    text_shortcut +=
+                                        usize::from(shortcuts && conn.text_room(&policy) != 0);
+                                    handshake_shortcut += usize::from(
+                                        conn.reply.is_none()
+                                            && matches!(
+                                                conn.state,
+                                                State::SynSent | State::SynReceived
+                                            )
+                                            && conn.snd_nxt != conn.iss
+                                            && conn.bits.0
+                                                & (Bits::ACK_NOW | Bits::RETRANSMIT | Bits::PROBE)
+                                                == 0
+                                            && conn.timer == Timer::Retransmit,
+                                    );
+                                    let mut fast = conn.clone();
+                                    let mut full = conn;
+                                    for _ in 0..4 {
+                                        let a = fast.poll_transmit(&policy, now);
+                                        let b = full.poll_transmit_slow(&policy, now);
+                                        assert_eq!(a, b);
+                                        assert_eq!(fast, full);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            ack_shortcut > 20,
+            "the ACK shortcut was taken {ack_shortcut} times"
+        );
+        assert!(
+            text_shortcut > 20,
+            "the text shortcut was taken {text_shortcut} times"
+        );
+        assert!(
+            handshake_shortcut > 20,
+            "the handshake shortcut was taken {handshake_shortcut} times"
+        );
     }
 }
