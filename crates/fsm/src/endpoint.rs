@@ -231,7 +231,7 @@ pub struct RecordSizes {
     /// One slot of the connection slab: the 4-tuple, the [`Connection`], its bookkeeping.
     pub connection_slot: usize,
     /// One bucket of the connection table (a hash tag and a slot index), before the table's
-    /// slack (it is at most half full).
+    /// slack (it is at most 13/16 full).
     pub connection_bucket: usize,
     /// One bucket of the TIME-WAIT table (4-tuple and [`TimeWait`]), before the table's slack.
     pub time_wait_bucket: usize,
