@@ -39,7 +39,7 @@ fn main() {
         records.connection_slot,
     );
     row(
-        "endpoint connection-table bucket (a slot index)",
+        "endpoint connection-table bucket (hash tag and slot index)",
         records.connection_bucket,
     );
     row(

@@ -23,6 +23,7 @@ use core::hash::BuildHasher as _;
 
 use hashbrown::{HashMap, HashTable};
 
+use crate::conn_table::ConnTable;
 use crate::connection::{Arrival, CallError, Connection, Disposition, Event, reset_for};
 use crate::isn::{IsnGenerator, KeyedState};
 use crate::policy::{Policy, SynCookies};
@@ -229,7 +230,8 @@ enum TimerKey {
 pub struct RecordSizes {
     /// One slot of the connection slab: the 4-tuple, the [`Connection`], its bookkeeping.
     pub connection_slot: usize,
-    /// One bucket of the connection table (a slot index), before the table's slack.
+    /// One bucket of the connection table (a hash tag and a slot index), before the table's
+    /// slack (it is at most 13/16 full).
     pub connection_bucket: usize,
     /// One bucket of the TIME-WAIT table (4-tuple and [`TimeWait`]), before the table's slack.
     pub time_wait_bucket: usize,
@@ -249,10 +251,11 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Option<u32>,
     live: usize,
-    /// The connections by 4-tuple: slot indices only, hashed by the slot's tuple (4 octets a
-    /// bucket instead of a 64-octet key and a handle; the tuple is compared in the slot, which
-    /// the segment touches anyway). Every index names a used slot.
-    by_tuple: HashTable<u32>,
+    /// The connections by 4-tuple: slot indices with a hash tag, hashed by the slot's tuple (8
+    /// octets a bucket instead of a 64-octet key and a handle; the tuple is compared in the
+    /// slot, which the segment touches anyway). Every index names a used slot. A flat
+    /// open-addressing table rather than `hashbrown`'s: see [`ConnTable`] for why.
+    by_tuple: ConnTable,
     /// The key of the tables' hash.
     hash: KeyedState,
     listeners: HashMap<SocketAddr, Listener, KeyedState>,
@@ -278,7 +281,7 @@ impl Endpoint {
             slots: Vec::new(),
             free: None,
             live: 0,
-            by_tuple: HashTable::new(),
+            by_tuple: ConnTable::new(),
             hash,
             listeners: HashMap::with_hasher(hash),
             time_wait: HashTable::new(),
@@ -295,7 +298,7 @@ impl Endpoint {
     pub const fn record_sizes() -> RecordSizes {
         RecordSizes {
             connection_slot: size_of::<Slot>(),
-            connection_bucket: size_of::<u32>(),
+            connection_bucket: size_of::<u64>(),
             time_wait_bucket: size_of::<(FourTuple, TimeWait)>(),
             timer_entry: size_of::<Reverse<(Instant, TimerKey)>>(),
             listener: size_of::<(SocketAddr, Listener)>(),
@@ -353,10 +356,9 @@ impl Endpoint {
     /// without `SO_REUSEADDR` must respect).
     #[must_use]
     pub fn local_in_use(&self, local: SocketAddr) -> bool {
-        self.by_tuple
-            .iter()
-            .any(|&i| matches!(self.slots.get(i as usize), Some(Slot::Used(e)) if e.tuple.local == local))
-            || self.time_wait.iter().any(|(t, _)| t.local == local)
+        self.by_tuple.indices().any(
+            |i| matches!(self.slots.get(i as usize), Some(Slot::Used(e)) if e.tuple.local == local),
+        ) || self.time_wait.iter().any(|(t, _)| t.local == local)
     }
 
     /// The connection on a 4-tuple, if any.
@@ -369,9 +371,9 @@ impl Endpoint {
     #[inline(always)]
     fn lookup_hashed(&self, hash: u64, tuple: &FourTuple) -> Option<ConnId> {
         let slots = &self.slots;
-        let index = *self.by_tuple.find(
+        let index = self.by_tuple.find(
             hash,
-            |&i| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == *tuple),
+            |i| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == *tuple),
         )?;
         match slots.get(index as usize)? {
             Slot::Used(e) => Some(ConnId {
@@ -480,7 +482,11 @@ impl Endpoint {
             *slot = Slot::Used(entry(generation));
             ConnId { index, generation }
         } else {
-            let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 connections");
+            // Below `u32::MAX`, which the connection table keeps for its empty buckets.
+            let index = u32::try_from(self.slots.len())
+                .ok()
+                .filter(|&i| i != u32::MAX)
+                .expect("fewer than 2^32 - 1 connections");
             self.slots.push(Slot::Used(entry(0)));
             ConnId {
                 index,
@@ -490,19 +496,10 @@ impl Endpoint {
         // A tuple's newer connection takes its place in the table (TIME-WAIT reuse, while the
         // application still holds the old one).
         let slots = &self.slots;
-        let hash = self.hash;
-        let h = tuple_hash(&hash, &tuple);
         let same =
-            |&i: &u32| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == tuple);
-        if let Some(i) = self.by_tuple.find_mut(h, same) {
-            *i = id.index;
-        } else {
-            self.by_tuple
-                .insert_unique(h, id.index, |&i| match slots.get(i as usize) {
-                    Some(Slot::Used(e)) => tuple_hash(&hash, &e.tuple),
-                    _ => 0,
-                });
-        }
+            |i: u32| matches!(slots.get(i as usize), Some(Slot::Used(e)) if e.tuple == tuple);
+        self.by_tuple
+            .insert(tuple_hash(&self.hash, &tuple), id.index, same);
         self.live += 1;
         id
     }
@@ -526,12 +523,8 @@ impl Endpoint {
             return None;
         };
         // Unless a newer connection took the tuple over.
-        if let Ok(found) = self
-            .by_tuple
-            .find_entry(tuple_hash(&self.hash, &entry.tuple), |&i| i == id.index)
-        {
-            found.remove();
-        }
+        self.by_tuple
+            .remove(tuple_hash(&self.hash, &entry.tuple), id.index);
         if entry.in_syn_queue {
             if let Some(l) = entry.parent.and_then(|p| self.listeners.get_mut(&p)) {
                 l.syn_queue = l.syn_queue.saturating_sub(1);

@@ -17,6 +17,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod close;
+#[cfg(feature = "alloc")]
+mod conn_table;
 pub mod connection;
 #[cfg(feature = "alloc")]
 pub mod endpoint;
