@@ -229,12 +229,17 @@ pub(crate) fn hash_addr<const C: usize, const D: usize>(
             let [p0, p1] = a.port().to_ne_bytes();
             h.push(u64::from_le_bytes([4, o0, o1, o2, o3, p0, p1, 0]), 7);
         }
-        SocketAddr::V6(a) => {
-            h.write_u8(6);
-            h.write(&a.ip().octets());
-            h.write_u16(a.port());
-        }
+        SocketAddr::V6(a) => hash_v6(h, a),
     }
+}
+
+/// [`hash_addr`]'s IPv6 case, out of line (its octet-array write is long, and IPv4 is the
+/// common case at every call site).
+#[inline(never)]
+fn hash_v6<const C: usize, const D: usize>(h: &mut SipHasher<C, D>, a: &core::net::SocketAddrV6) {
+    h.write_u8(6);
+    h.write(&a.ip().octets());
+    h.write_u16(a.port());
 }
 
 /// RFC 6528 initial sequence numbers: a 4 µs clock plus a keyed hash of the 4-tuple.
