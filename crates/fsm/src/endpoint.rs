@@ -226,6 +226,14 @@ struct Entry {
     policy: Option<alloc::boxed::Box<Policy>>,
 }
 
+/// What servicing a connection touches beside its entry (see [`Endpoint::borrow_entry`]).
+struct Books<'a> {
+    listeners: &'a mut HashMap<ListenKey, Listener, KeyedState>,
+    events: &'a mut VecDeque<(ConnId, Event)>,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, TimerKey)>>,
+    ready: &'a mut VecDeque<ConnId>,
+}
+
 /// The parts of an [`Entry`] that run beside its policy (see [`Endpoint::split`]).
 struct Parts<'a> {
     tuple: FourTuple,
@@ -1137,6 +1145,28 @@ impl Endpoint {
         id: ConnId,
         f: impl FnOnce(&mut Connection, &Policy) -> Result<T, CallError>,
     ) -> Option<Result<(T, bool), EndpointError>> {
+        let (e, default, books) = self.borrow_entry(id)?;
+        let policy = e.policy.as_deref().unwrap_or(default);
+        let r = match f(&mut e.conn, policy) {
+            Ok(r) => r,
+            Err(err) => return Some(Err(err.into())),
+        };
+        if Self::collect_entry(e, id, books.listeners, books.events, books.timers) {
+            self.remove(id);
+            return Some(Ok((r, false)));
+        }
+        if !e.queued {
+            e.queued = true;
+            books.ready.push_back(id);
+        }
+        Some(Ok((r, true)))
+    }
+
+    /// Connection `id`'s entry, the endpoint's policy (the entry's own, if it has one, is in
+    /// the entry: see [`Entry::policy`]), and the queues servicing it touches, borrowed together
+    /// (one access to the slot); `None` for a stale handle.
+    #[inline]
+    fn borrow_entry(&mut self, id: ConnId) -> Option<(&mut Entry, &Policy, Books<'_>)> {
         let Endpoint {
             policy: default,
             slots,
@@ -1146,26 +1176,18 @@ impl Endpoint {
             ready,
             ..
         } = self;
-        let Some(Slot::Used(e)) = slots.get_mut(id.index as usize) else {
-            return None;
-        };
-        if e.generation != id.generation {
-            return None;
+        match slots.get_mut(id.index as usize)? {
+            Slot::Used(e) if e.generation == id.generation => {
+                let books = Books {
+                    listeners,
+                    events,
+                    timers,
+                    ready,
+                };
+                Some((e, default, books))
+            }
+            _ => None,
         }
-        let policy = e.policy.as_deref().unwrap_or(default);
-        let r = match f(&mut e.conn, policy) {
-            Ok(r) => r,
-            Err(err) => return Some(Err(err.into())),
-        };
-        if Self::collect_entry(e, id, listeners, events, timers) {
-            self.remove(id);
-            return Some(Ok((r, false)));
-        }
-        if !e.queued {
-            e.queued = true;
-            ready.push_back(id);
-        }
-        Some(Ok((r, true)))
     }
 
     /// Collects what the connection `id` (borrowed as `e`) produced: its events (a child's
@@ -1271,30 +1293,18 @@ impl Endpoint {
         }
         while let Some(&id) = self.ready.front() {
             // One access to the slot per segment: poll it, then collect what polling changed.
-            let Endpoint {
-                policy: default,
-                slots,
-                listeners,
-                events,
-                timers,
-                ready,
-                ..
-            } = self;
-            let e = match slots.get_mut(id.index as usize) {
-                Some(Slot::Used(e)) if e.generation == id.generation => e,
-                _ => {
-                    ready.pop_front();
-                    continue;
-                }
+            let Some((e, default, books)) = self.borrow_entry(id) else {
+                self.ready.pop_front();
+                continue;
             };
             let policy = e.policy.as_deref().unwrap_or(default);
             let transmit = e.conn.poll_transmit(policy, now);
             let tuple = e.tuple;
             if transmit.is_none() {
                 e.queued = false;
-                ready.pop_front();
+                books.ready.pop_front();
             }
-            let failed = Self::collect_entry(e, id, listeners, events, timers);
+            let failed = Self::collect_entry(e, id, books.listeners, books.events, books.timers);
             let settle = e.released && matches!(e.conn.state(), State::Closed | State::TimeWait);
             if failed {
                 self.remove(id);
