@@ -234,15 +234,6 @@ struct Books<'a> {
     ready: &'a mut VecDeque<ConnId>,
 }
 
-/// The parts of an [`Entry`] that run beside its policy (see [`Endpoint::split`]).
-struct Parts<'a> {
-    tuple: FourTuple,
-    conn: &'a mut Connection,
-    parent: &'a mut Option<SocketAddr>,
-    released: &'a mut bool,
-    armed: &'a mut Instant,
-}
-
 #[derive(Clone, Debug)]
 #[allow(
     clippy::large_enum_variant,
@@ -427,37 +418,7 @@ impl Endpoint {
     }
 
     fn entry_mut(&mut self, id: ConnId) -> Option<&mut Entry> {
-        match self.slots.get_mut(id.index as usize)? {
-            Slot::Used(e) if e.generation == id.generation => Some(e),
-            _ => None,
-        }
-    }
-
-    /// An entry's parts and the policy it runs under, borrowed together.
-    fn split(&mut self, id: ConnId) -> Option<(Parts<'_>, &Policy)> {
-        let i = id.index as usize;
-        match self.slots.get_mut(i)? {
-            Slot::Used(e) if e.generation == id.generation => {
-                let Entry {
-                    tuple,
-                    conn,
-                    parent,
-                    released,
-                    armed,
-                    policy,
-                    ..
-                } = e;
-                let parts = Parts {
-                    tuple: *tuple,
-                    conn,
-                    parent,
-                    released,
-                    armed,
-                };
-                Some((parts, policy.as_deref().unwrap_or(&self.policy)))
-            }
-            _ => None,
-        }
+        self.borrow_entry(id).map(|(e, _, _)| e)
     }
 
     /// The policy a connection runs under.
@@ -481,12 +442,12 @@ impl Endpoint {
         self.entry_mut(id)
             .ok_or(EndpointError::NoSuchConnection)?
             .policy = own;
-        if let Some((e, policy)) = self.split(id) {
-            e.conn.policy_changed(policy, now);
-        }
-        // The timers may move: ask the connection again.
-        self.service(id);
-        Ok(())
+        // The timers may move: servicing asks the connection again.
+        self.serve(id, |c, policy| {
+            c.policy_changed(policy, now);
+            Ok(())
+        })
+        .ok_or(EndpointError::NoSuchConnection)?
     }
 
     fn insert(
@@ -603,13 +564,15 @@ impl Endpoint {
             .remove(&ListenKey(local))
             .ok_or(EndpointError::NotListening)?;
         for id in listener.accept_queue {
-            if let Some((e, policy)) = self.split(id) {
-                // Cannot fail: the connection exists; a CLOSED one just stays CLOSED.
-                let _ = e.conn.abort(policy);
-                *e.released = true;
-                *e.parent = None;
-                self.service(id);
+            if let Some(e) = self.entry_mut(id) {
+                e.released = true;
+                e.parent = None;
             }
+            // Cannot fail on a live connection; a CLOSED one just stays CLOSED.
+            let _ = self.serve(id, |c, policy| {
+                let _ = c.abort(policy);
+                Ok(())
+            });
         }
         let children: Vec<ConnId> = self
             .slots
@@ -766,12 +729,15 @@ impl Endpoint {
     /// # Errors
     /// [`EndpointError::NoSuchConnection`].
     pub fn release(&mut self, now: Instant, id: ConnId) -> Result<(), EndpointError> {
-        let (e, policy) = self.split(id).ok_or(EndpointError::NoSuchConnection)?;
-        e.conn.orphan(policy, now);
-        *e.released = true;
+        self.entry_mut(id)
+            .ok_or(EndpointError::NoSuchConnection)?
+            .released = true;
         // Freed (or turned into TIME-WAIT) by `poll_transmit` once nothing is left to send.
-        self.service(id);
-        Ok(())
+        self.serve(id, |c, policy| {
+            c.orphan(policy, now);
+            Ok(())
+        })
+        .ok_or(EndpointError::NoSuchConnection)?
     }
 
     // ----- arriving segments -------------------------------------------------------------------
@@ -860,13 +826,14 @@ impl Endpoint {
     /// full (see [`Self::completes_into_full_queue`]).
     #[cold]
     fn overflow<'a>(&mut self, id: ConnId, seg: &Segment<'_>) -> Routed<'a> {
-        let Some((e, policy)) = self.split(id) else {
+        let Some(e) = self.entry(id) else {
             return Routed {
                 conn: None,
                 data: &[],
                 disposition: Disposition::NoConnection,
             };
         };
+        let policy = e.policy.as_deref().unwrap_or(&self.policy);
         // Linux drops the ACK that would complete the handshake, so the child stays in
         // SYN-RECEIVED and retransmits its SYN+ACK (or, with tcp_abort_on_overflow, resets it).
         if !policy.abort_on_overflow {
@@ -1342,15 +1309,15 @@ impl Endpoint {
             self.timers.pop();
             match key {
                 TimerKey::Conn(id) => {
-                    let Some((e, policy)) = self.split(id) else {
-                        continue;
-                    };
-                    if *e.armed != deadline {
-                        continue;
+                    // Only the entry that stands for the connection's current deadline.
+                    match self.entry_mut(id) {
+                        Some(e) if e.armed == deadline => e.armed = Instant::NEVER,
+                        _ => continue,
                     }
-                    *e.armed = Instant::NEVER;
-                    e.conn.handle_timeout(policy, now);
-                    self.service(id);
+                    let _ = self.serve(id, |c, policy| {
+                        c.handle_timeout(policy, now);
+                        Ok(())
+                    });
                 }
                 TimerKey::TimeWait(tuple) => {
                     let h = tuple_hash(&self.hash, &tuple);
